@@ -1,0 +1,1 @@
+"""Argosy: an open, self-hosted crypto trading platform."""
