@@ -1,0 +1,30 @@
+"""`argosy`: run the platform, serve one service, and operate it."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from argosy.cli import config_cmd, runner
+from argosy.kernel.errors import ConfigurationError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="argosy", help="Argosy: a self-hosted crypto trading platform.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+)
+app.command("run")(runner.run)
+app.command("serve")(runner.serve)
+app.command("token")(config_cmd.token)
+app.add_typer(config_cmd.app, name="config")
+
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        print(f"argosy: invalid setting {exc.message}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,86 @@
+"""`argosy run` (the whole platform) and `argosy serve <service>` (one process)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from argosy.contracts.services import SERVICES, service_info
+from argosy.platform.logging import configure_logging
+from argosy.platform.runtime.nats_server import EmbeddedNats
+from argosy.platform.runtime.supervisor import ChildSpec, Supervisor, python_argv
+from argosy.platform.settings import PlatformSettings, load_settings
+
+__all__ = ["run", "serve"]
+
+console = Console()
+
+
+def serve(
+    service: Annotated[str, typer.Argument(help="gateway, market-data, trading, users, "
+                                                  "strategy, risk, notification, analytics, config")],
+) -> None:
+    """Run one service in the foreground (how a deployment runs each of them)."""
+    import uvicorn
+
+    try:
+        info = service_info(service)
+    except KeyError as exc:
+        raise typer.BadParameter(str(exc).strip("'\"")) from None
+    platform = load_settings(PlatformSettings)
+    configure_logging(platform.log_level, fmt=platform.log_format, service=info.name)
+    module = importlib.import_module(f"argosy.services.{info.package}.app")
+    app = module.create_app(platform)
+    port = app.state.runtime.spec.settings.port or platform.port_of(info.name)
+    config = uvicorn.Config(
+        app, host=platform.host, port=port, log_config=None, access_log=False,
+        lifespan="on", loop="uvloop", http="httptools", server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run()
+
+
+def run(
+    services: Annotated[
+        str | None, typer.Option(help="Comma-separated subset of services to start.")
+    ] = None,
+) -> None:
+    """Start the whole platform on this machine: embedded NATS and nine services."""
+    platform = load_settings(PlatformSettings)
+    names = [service_info(s.strip()).name for s in services.split(",")] if services else [
+        s.name for s in SERVICES
+    ]
+    data_dir = platform.data_path
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = dict(os.environ)
+    env["ARGOSY_DATA_DIR"] = str(data_dir)
+    nats: EmbeddedNats | None = None
+    if "bus_url" not in platform.model_fields_set:
+        nats = EmbeddedNats(data_dir / "nats", data_dir / "logs" / "nats.log", host="127.0.0.1")
+        env["ARGOSY_BUS_URL"] = nats.url
+    elif platform.bus_url.startswith("memory:"):
+        raise typer.BadParameter(
+            "ARGOSY_BUS_URL=memory:// cannot connect separate processes; unset it (embedded "
+            "NATS) or point it at nats:// or kafka://"
+        )
+    table = Table(title=f"Argosy — data in {data_dir}", show_lines=False)
+    table.add_column("service")
+    table.add_column("url")
+    children = []
+    for name in names:
+        url = platform.url_of(name)
+        table.add_row(name, url)
+        children.append(ChildSpec(name, url, python_argv(name)))
+    console.print(table)
+    console.print(f"logs: {data_dir / 'logs'}   stop: Ctrl-C")
+    sup = Supervisor(
+        children, data_dir=data_dir, env=env, embedded_nats=nats,
+        say=lambda msg: console.print(msg, markup=False, highlight=False),
+    )
+    raise typer.Exit(asyncio.run(sup.run()))

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every service: error mapping, request context, health, metrics."""

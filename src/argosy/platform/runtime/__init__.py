@@ -1,0 +1,1 @@
+"""The service runtime: wiring infrastructure, live configuration and the process lifecycle."""

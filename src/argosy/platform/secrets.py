@@ -1,0 +1,41 @@
+"""Secrets generated on first start and kept in the data dir (never in code, never logged).
+
+Creation is atomic (O_EXCL + rename) so nine processes starting at once agree on one value.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+from pathlib import Path
+
+__all__ = ["ensure_secret", "read_secret"]
+
+
+def ensure_secret(path: Path, nbytes: int = 32) -> bytes:
+    """Return the secret stored at `path`, creating it (mode 0600) if it does not exist."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.exists():
+        return read_secret(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, _random.token_bytes(nbytes).hex().encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)  # fails if another process won the race; theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return read_secret(path)
+
+
+def read_secret(path: Path) -> bytes:
+    text = path.read_text().strip()
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise ValueError(f"secret file {path} is not hex") from None

@@ -1,0 +1,1 @@
+"""The nine Argosy services. Each is its own process; none imports another."""

@@ -1,0 +1,1 @@
+"""Config service (8088): versioned, validated, audited configuration pushed live."""

@@ -1,0 +1,1 @@
+"""Pure rules of configuration documents: namespaces, secret fields, masking."""
