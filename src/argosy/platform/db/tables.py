@@ -10,7 +10,13 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, MetaData, String
 from sqlalchemy import Table, Text
 
-__all__ = ["create_platform_tables", "outbox_table", "platform_metadata", "processed_table"]
+__all__ = [
+    "create_platform_tables",
+    "drop_platform_tables",
+    "outbox_table",
+    "platform_metadata",
+    "processed_table",
+]
 
 platform_metadata = MetaData()
 
@@ -50,3 +56,7 @@ def create_platform_tables(op: Any) -> None:
     """Called from a service's first migration (`op` is alembic.op)."""
     bind = op.get_bind()
     platform_metadata.create_all(bind)
+
+
+def drop_platform_tables(op: Any) -> None:
+    platform_metadata.drop_all(op.get_bind())

@@ -1,0 +1,1 @@
+"""Analytics service (8087): Performance analytics and reports."""

@@ -1,0 +1,24 @@
+"""Fixtures every test directory may use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from argosy.platform.settings import PlatformSettings
+from tests.support.servers import SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared recorded data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def platform_settings(tmp_path: Path) -> Iterator[PlatformSettings]:
+    """Embedded defaults in a private data dir: SQLite, in-memory bus and cache, chdb, files."""
+    yield PlatformSettings(data_dir=tmp_path / "var", bus_url="memory://")
