@@ -13,8 +13,8 @@ __all__ = [
     "REDIS_URL",
     "SHARED_DATA",
     "free_port",
-    "require_server",
     "reachable",
+    "require_server",
 ]
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -86,6 +86,7 @@ class ServiceRuntime:
         self.version = platform_version()
         self.data_dir = platform.data_path
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.instance = self.instance_id()
         self.metrics = Metrics(self.name)
         self.auth = InternalAuth(self._internal_secret())
         self.identity = Principal(
@@ -155,7 +156,7 @@ class ServiceRuntime:
         from argosy.platform.cache import create_cache
 
         cache = create_cache(
-            self.platform.cache_url, namespace=f"argosy:{self.instance_id()}:{self.name}:"
+            self.platform.cache_url, namespace=f"argosy:{self.instance}:{self.name}:"
         )
         self.deps.add(Dependency("cache", cache.connect, cache.check, cache.close,
                                  _redacted(self.platform.cache_url)))
