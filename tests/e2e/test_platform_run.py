@@ -10,9 +10,9 @@ import httpx
 import psutil
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from tests.support.platform import PlatformProcess
 
 from argosy.contracts.services import SERVICES
+from tests.support.platform import PlatformProcess
 
 pytestmark = pytest.mark.e2e
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+
 from tests.support.platform import PlatformProcess
 from tests.support.servers import NATS_URL, POSTGRES_URL, require_server
 
