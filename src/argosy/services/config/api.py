@@ -36,7 +36,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 
 def router(svc: ConfigService, identity: Callable[[Request], Awaitable[Principal]]) -> APIRouter:
     r = APIRouter(prefix="/api/v1/config", tags=["config"], responses=_ERRORS)
-    Who = Annotated[Principal, Depends(identity)]
+    Who = Annotated[Principal, Depends(identity)]  # noqa: N806  (a type alias)
 
     @r.get("/services", summary="Services that have registered schemas")
     async def services(p: Who) -> dict[str, list[str]]:
@@ -88,13 +88,14 @@ def router(svc: ConfigService, identity: Callable[[Request], Awaitable[Principal
 
     @r.put("/documents/{service}/{namespace:path}",
            summary="Create or update a document (validated against the owner's schema)",
-           responses={201: {"description": "Created"}, 200: {"description": "Updated or same"}})
+           responses={201: {"description": "Created (or re-created after a delete)"},
+                      200: {"description": "Updated, or unchanged (same content)"}})
     async def put(
         service: Service, namespace: Namespace, body: DocumentWrite, p: Who, response: Response
     ) -> DocumentOut:
-        out, changed = await svc.write(p, service, namespace, body)
-        response.status_code = 201 if changed and out.version == 1 else 200
-        response.headers["x-argosy-changed"] = "true" if changed else "false"
+        out, action = await svc.write(p, service, namespace, body)
+        response.status_code = 201 if action == "create" else 200
+        response.headers["x-argosy-changed"] = "true" if action else "false"
         return out
 
     @r.delete("/documents/{service}/{namespace:path}", status_code=204,

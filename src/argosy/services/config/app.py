@@ -79,7 +79,8 @@ def create_app(platform: PlatformSettings | None = None) -> FastAPI:
         platform,
         config_source=source,
     )
-    assert rt.db is not None and rt.outbox is not None
+    assert rt.db is not None
+    assert rt.outbox is not None
     key = (
         read_secret(settings.master_key_file) if settings.master_key_file
         else ensure_secret(rt.data_dir / "secrets" / "config-master.key")

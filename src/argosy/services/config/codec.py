@@ -1,7 +1,7 @@
 """Secrets in stored documents: encrypted on the way in, decrypted or masked on the way out.
 
 A stored secret is `{"$enc": "<SecretBox token>"}`, bound to its service, namespace and
-JSON pointer as associated data.
+JSON pointer as associated data, so a ciphertext copied elsewhere fails to decrypt.
 """
 
 from __future__ import annotations
@@ -11,7 +11,12 @@ from typing import Any
 from argosy.contracts.v1.config import MASK
 from argosy.kernel.errors import Invalid
 from argosy.platform.crypto import SecretBox
-from argosy.services.config.domain.secrets import concrete_pointers, get_at, map_secrets
+from argosy.services.config.domain.secrets import (
+    get_at,
+    map_secrets,
+    secret_pointers,
+    unescape,
+)
 
 __all__ = ["SecretCodec"]
 
@@ -27,28 +32,28 @@ class SecretCodec:
         return f"{service}/{namespace}#{pointer}"
 
     def encrypt(
-        self, service: str, namespace: str, plain: dict[str, Any], patterns: list[str]
+        self, service: str, namespace: str, plain: dict[str, Any], schema: dict[str, Any]
     ) -> dict[str, Any]:
         def enc(pointer: str, value: Any) -> Any:
             if not isinstance(value, str):
                 raise Invalid("a secret must be a string", field=_field(pointer))
             return {_ENC: self._box.encrypt(value, self._aad(service, namespace, pointer))}
 
-        return map_secrets(plain, patterns, enc)
+        return map_secrets(plain, schema, enc)
 
     def decrypt(
-        self, service: str, namespace: str, stored: dict[str, Any], patterns: list[str]
+        self, service: str, namespace: str, stored: dict[str, Any], schema: dict[str, Any]
     ) -> dict[str, Any]:
         def dec(pointer: str, value: Any) -> Any:
             if isinstance(value, dict) and set(value) == {_ENC}:
                 return self._box.decrypt(value[_ENC], self._aad(service, namespace, pointer))
             return value
 
-        return map_secrets(stored, patterns, dec)
+        return map_secrets(stored, schema, dec)
 
     @staticmethod
     def unmask(
-        incoming: dict[str, Any], patterns: list[str], current: dict[str, Any] | None
+        incoming: dict[str, Any], schema: dict[str, Any], current: dict[str, Any] | None
     ) -> dict[str, Any]:
         """A secret sent back as the mask keeps its current value (forms re-post masks)."""
 
@@ -56,34 +61,27 @@ class SecretCodec:
             if value != MASK:
                 return value
             try:
-                return get_at(current, pointer) if current is not None else _missing(pointer)
-            except (KeyError, IndexError, TypeError):
-                return _missing(pointer)
+                kept = get_at(current, pointer) if current is not None else None
+            except (KeyError, IndexError, TypeError, ValueError):
+                kept = None
+            if kept is None:
+                raise Invalid("the mask was sent for a secret that has no stored value",
+                              field=_field(pointer))
+            return kept
 
-        return map_secrets(incoming, patterns, keep)
+        return map_secrets(incoming, schema, keep)
 
     @staticmethod
     def changed_secrets(
-        before: dict[str, Any] | None, after: dict[str, Any], patterns: list[str]
+        before: dict[str, Any] | None, after: dict[str, Any], schema: dict[str, Any]
     ) -> list[str]:
         """Pointers of secrets present in both versions whose plaintext differs."""
         if before is None:
             return []
-        out = []
-        for pattern in patterns:
-            for pointer in concrete_pointers(after, pattern):
-                try:
-                    old = get_at(before, pointer)
-                except (KeyError, IndexError, TypeError):
-                    continue
-                if old != get_at(after, pointer):
-                    out.append(pointer)
-        return out
+        old = set(secret_pointers(schema, before))
+        return [p for p in secret_pointers(schema, after)
+                if p in old and get_at(before, p) != get_at(after, p)]
 
 
 def _field(pointer: str) -> str:
-    return "content" + pointer.replace("/", ".")
-
-
-def _missing(pointer: str) -> Any:
-    raise Invalid("the mask was sent for a secret that has no stored value", field=_field(pointer))
+    return ".".join(["content", *(unescape(t) for t in pointer.split("/")[1:])])

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import structlog
+from sqlalchemy.exc import IntegrityError
 
+from argosy.contracts.services import service_info
 from argosy.contracts.v1.config import (
     MASK,
     AuditEntry,
@@ -23,13 +26,12 @@ from argosy.contracts.v1.config import (
     VersionOut,
     valid_namespace,
 )
-from argosy.contracts.services import service_info
 from argosy.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from argosy.platform.auth.internal import Principal
 from argosy.platform.db.engine import Database
 from argosy.services.config.codec import SecretCodec
 from argosy.services.config.domain.namespaces import best_pattern
-from argosy.services.config.domain.secrets import concrete_pointers, mask, secret_patterns
+from argosy.services.config.domain.secrets import mask, secret_pointers
 from argosy.services.config.events import ConfigEvents
 from argosy.services.config.models import AuditRow, DocumentRow, SchemaRow, VersionRow
 from argosy.services.config.store import ConfigStore
@@ -38,6 +40,8 @@ from argosy.services.config.validation import check_schema, diff, validate_docum
 __all__ = ["ConfigService", "iso"]
 
 log = structlog.get_logger("argosy.config")
+
+_T = TypeVar("_T")
 
 
 def iso(ns: int) -> str:
@@ -91,9 +95,15 @@ class ConfigService:
         seen: set[str] = set()
         for i, ns in enumerate(reg.namespaces):
             if ns.namespace in seen:
-                raise Invalid(f"duplicate namespace {ns.namespace!r}", field=f"namespaces.{i}")
+                raise Invalid(f"duplicate namespace {ns.namespace!r}",
+                              field=f"namespaces.{i}.namespace")
             seen.add(ns.namespace)
             check_schema(ns.json_schema, f"namespaces.{i}.schema")
+        return await _retry_race(lambda: self._register(p, service, reg))
+
+    async def _register(
+        self, p: Principal, service: str, reg: SchemaRegistration
+    ) -> dict[str, Any]:
         now = time.time_ns()
         rows = [
             SchemaRow(service=service, namespace=ns.namespace, json_schema=ns.json_schema,
@@ -102,8 +112,9 @@ class ConfigService:
             for ns in reg.namespaces
         ]
         async with self._db.transaction() as s:
-            old = {r.namespace: r.digest for r in await self._store.schemas(s, service)}
-            new = {r.namespace: r.digest for r in rows}
+            old = {r.namespace: (r.digest, r.description)
+                   for r in await self._store.schemas(s, service)}
+            new = {r.namespace: (r.digest, r.description) for r in rows}
             if old == new:
                 return {"service": service, "changed": False, "invalid_documents": []}
             await self._store.replace_schemas(s, service, rows)
@@ -173,28 +184,38 @@ class ConfigService:
             if row is None:
                 raise NotFound(f"{service}/{namespace} has no version {version}", field="version")
             schemas = {r.namespace: r for r in await self._store.schemas(s, service)}
-        patterns = _patterns(schemas, namespace)
-        plain = self._codec.decrypt(service, namespace, row.content, patterns)
+        schema = _schema_of(schemas, namespace)
+        plain = self._codec.decrypt(service, namespace, row.content, schema)
         if reveal:
             async with self._db.transaction() as s:
                 self._audit(s, p, "secrets.revealed", service, namespace, row.version, {})
-        content = plain if reveal else mask(plain, patterns)
+        content = plain if reveal else mask(plain, schema)
         return DocumentOut(
             service=service, namespace=namespace, version=row.version, content=content,
             author=row.author, updated_at=iso(row.created_ns), revealed=reveal,
-            secrets=_present(plain, patterns),
+            secrets=secret_pointers(schema, plain),
         )
 
     async def write(
         self, p: Principal, service: str, namespace: str, req: DocumentWrite
-    ) -> tuple[DocumentOut, bool]:
+    ) -> tuple[DocumentOut, str | None]:
+        """The document and what happened: "create", "update" or None (same content)."""
         service = self._service_name(service)
         namespace = _namespace(namespace)
         self._may_write(p, service)
-        if len(orjson.dumps(req.content)) > self._max_bytes:
+        try:
+            size = len(orjson.dumps(req.content))
+        except orjson.JSONEncodeError as exc:  # integers beyond 64 bits, nesting > 255
+            raise Invalid(f"content cannot be stored: {exc}", field="content") from None
+        if size > self._max_bytes:
             raise Invalid(f"document larger than {self._max_bytes} bytes", field="content")
+        return await _retry_race(lambda: self._write(p, service, namespace, req))
+
+    async def _write(
+        self, p: Principal, service: str, namespace: str, req: DocumentWrite
+    ) -> tuple[DocumentOut, str | None]:
         async with self._db.transaction() as s:
-            schema, patterns = await self._schema_for(s, service, namespace)
+            schema = await self._schema_for(s, service, namespace)
             doc = await self._store.document(s, service, namespace, for_update=True)
             current = None if doc is None or doc.deleted else await self._plain(s, doc)
             visible = 0 if current is None or doc is None else doc.version
@@ -203,15 +224,14 @@ class ConfigService:
                     f"{service}/{namespace} is at version {visible}, not {req.expected_version}",
                     field="expected_version",
                 )
-            content = self._codec.unmask(req.content, patterns, current)
+            content = self._codec.unmask(req.content, schema, current)
             validate_document(schema, content)
             if doc is not None and current == content:
-                return self._out(doc, content, patterns, doc.author), False
-            doc = await self._commit(
-                s, p, doc, service, namespace, content, current, patterns,
-                "update" if current is not None else "create", req.comment, None,
-            )
-        return self._out(doc, content, patterns, p.subject), True
+                return self._out(doc, content, schema, doc.author), None
+            action = "update" if current is not None else "create"
+            doc = await self._commit(s, p, doc, service, namespace, content, current, schema,
+                                     action, req.comment, None)
+        return self._out(doc, content, schema, p.subject), action
 
     async def rollback(
         self, p: Principal, service: str, namespace: str, req: RollbackRequest
@@ -226,13 +246,13 @@ class ConfigService:
             if target is None or target.action == "delete":
                 raise NotFound(f"{service}/{namespace} has no version {req.version} to restore",
                                field="version")
-            schema, patterns = await self._schema_for(s, service, namespace)
-            content = self._codec.decrypt(service, namespace, target.content, patterns)
+            schema = await self._schema_for(s, service, namespace)
+            content = self._codec.decrypt(service, namespace, target.content, schema)
             validate_document(schema, content)
             current = None if doc.deleted else await self._plain(s, doc)
-            doc = await self._commit(s, p, doc, service, namespace, content, current, patterns,
+            doc = await self._commit(s, p, doc, service, namespace, content, current, schema,
                                      "rollback", req.comment, req.version)
-        return self._out(doc, content, patterns, p.subject)
+        return self._out(doc, content, schema, p.subject)
 
     async def delete(self, p: Principal, service: str, namespace: str) -> None:
         service = self._service_name(service)
@@ -242,14 +262,13 @@ class ConfigService:
             if doc is None or doc.deleted:
                 raise NotFound(f"no document {service}/{namespace}", field="namespace")
             schemas = {r.namespace: r for r in await self._store.schemas(s, service)}
-            patterns = _patterns(schemas, namespace)
             current = await self._plain(s, doc, schemas)
-            await self._commit(s, p, doc, service, namespace, {}, current, patterns, "delete",
-                               None, None)
+            await self._commit(s, p, doc, service, namespace, {}, current,
+                               _schema_of(schemas, namespace), "delete", None, None)
 
     async def _commit(
         self, s: Any, p: Principal, doc: DocumentRow | None, service: str, namespace: str,
-        content: dict[str, Any], current: dict[str, Any] | None, patterns: list[str],
+        content: dict[str, Any], current: dict[str, Any] | None, schema: dict[str, Any],
         action: str, comment: str | None, rolled_back_to: int | None,
     ) -> DocumentRow:
         now = time.time_ns()
@@ -258,15 +277,15 @@ class ConfigService:
                               author=p.subject, created_ns=now, updated_ns=now)
             self._store.add(s, doc)
             await s.flush()
-        ops = diff(mask(current or {}, patterns), mask(content, patterns))
+        ops = diff(mask(current or {}, schema), mask(content, schema))
         ops += [{"op": "replace", "path": ptr, "value": MASK, "secret": True}
-                for ptr in self._codec.changed_secrets(current, content, patterns)]
+                for ptr in self._codec.changed_secrets(current, content, schema)]
         doc.version += 1
         doc.deleted = action == "delete"
         doc.author, doc.updated_ns = p.subject, now
         self._store.add(s, VersionRow(
             document_id=doc.id, version=doc.version, action=action,
-            content=self._codec.encrypt(service, namespace, content, patterns), diff=ops,
+            content=self._codec.encrypt(service, namespace, content, schema), diff=ops,
             author=p.subject, comment=comment, rolled_back_to=rolled_back_to, created_ns=now,
         ))
         self._audit(s, p, f"document.{action}", service, namespace, doc.version,
@@ -290,7 +309,7 @@ class ConfigService:
             if doc is None:
                 raise NotFound(f"no document {service}/{namespace}", field="namespace")
             rows = await self._store.versions(s, doc.id, limit=limit, before=before)
-        return [VersionOut(version=r.version, action=r.action, author=r.author,  # type: ignore[arg-type]
+        return [VersionOut(version=r.version, action=r.action, author=r.author,
                            created_at=iso(r.created_ns), comment=r.comment, diff=r.diff,
                            rolled_back_to=r.rolled_back_to) for r in rows]
 
@@ -315,9 +334,7 @@ class ConfigService:
                                     service=service, namespace=namespace, version=version,
                                     request_id=_request_id(), detail=detail))
 
-    async def _schema_for(
-        self, s: Any, service: str, namespace: str
-    ) -> tuple[dict[str, Any], list[str]]:
+    async def _schema_for(self, s: Any, service: str, namespace: str) -> dict[str, Any]:
         schemas = {r.namespace: r for r in await self._store.schemas(s, service)}
         pattern = best_pattern(schemas, namespace)
         if pattern is None:
@@ -325,8 +342,7 @@ class ConfigService:
             raise Invalid(f"{service} has no schema for namespace {namespace!r} (registered: "
                           f"{known}); services publish their schemas at start-up",
                           field="namespace")
-        schema = schemas[pattern].json_schema
-        return schema, secret_patterns(schema)
+        return schemas[pattern].json_schema
 
     async def _plain(self, s: Any, doc: DocumentRow,
                      schemas: dict[str, SchemaRow] | None = None) -> dict[str, Any]:
@@ -335,30 +351,46 @@ class ConfigService:
         row = await self._store.version(s, doc.id, doc.version)
         assert row is not None, "a document always has its head version"
         return self._codec.decrypt(doc.service, doc.namespace, row.content,
-                                   _patterns(schemas, doc.namespace))
+                                   _schema_of(schemas, doc.namespace))
 
     @staticmethod
-    def _out(doc: DocumentRow, content: dict[str, Any], patterns: list[str],
+    def _out(doc: DocumentRow, content: dict[str, Any], schema: dict[str, Any],
              author: str) -> DocumentOut:
         return DocumentOut(service=doc.service, namespace=doc.namespace, version=doc.version,
-                           content=mask(content, patterns), author=author,
-                           updated_at=iso(doc.updated_ns), secrets=_present(content, patterns))
+                           content=mask(content, schema), author=author,
+                           updated_at=iso(doc.updated_ns), secrets=secret_pointers(schema, content))
+
+
+async def _retry_race(attempt: Callable[[], Awaitable[_T]]) -> _T:
+    """On PostgreSQL the first writes of one key race on its unique constraint (a row that
+    does not exist yet cannot be locked); the loser runs again and then finds the row."""
+    for _ in range(2):
+        try:
+            return await attempt()
+        except IntegrityError:
+            log.info("config.write_race_retried")
+    try:
+        return await attempt()
+    except IntegrityError:
+        raise Conflict("a concurrent change won; read and try again") from None
 
 
 def _namespace(namespace: str) -> str:
     try:
-        return valid_namespace(namespace)
+        valid_namespace(namespace)
     except ValueError as exc:
         raise Invalid(str(exc), field="namespace") from None
+    parts = namespace.split("/")  # GET routes api.py reads as …/history and …/versions/<n>
+    if len(parts) > 1 and (parts[-1] == "history" or parts[-2] == "versions"):
+        raise Invalid(f"namespace {namespace!r} clashes with the API's …/history or "
+                      "…/versions/<n> paths", field="namespace")
+    return namespace
 
 
-def _patterns(schemas: dict[str, SchemaRow], namespace: str) -> list[str]:
+def _schema_of(schemas: dict[str, SchemaRow], namespace: str) -> dict[str, Any]:
+    """The schema governing `namespace`, or {} (no secrets) when none is registered."""
     pattern = best_pattern(schemas, namespace)
-    return secret_patterns(schemas[pattern].json_schema) if pattern else []
-
-
-def _present(doc: dict[str, Any], patterns: list[str]) -> list[str]:
-    return sorted({ptr for pat in patterns for ptr in concrete_pointers(doc, pat)})
+    return schemas[pattern].json_schema if pattern else {}
 
 
 def _digest(schema: dict[str, Any]) -> str:

@@ -1,97 +1,207 @@
-"""Find the secret fields a JSON schema declares, and mask or swap them in a document.
+"""Find the secret fields of a document from its JSON schema, and mask or swap them.
 
-A secret is declared with `"x-argosy-secret": true` on a property's schema. Locations are
-JSON-pointer patterns where `*` stands for any array index or map key.
+A secret is declared with `"x-argosy-secret": true` on a property's schema. Secret locations
+are found by walking the document alongside its schema, not the schema alone: so a map's
+declared properties are told apart from its additionalProperties and patternProperties, an
+array's prefixItems from its items, and a recursive schema costs no more than the document
+is big. Subschemas reached through local `$ref`, allOf/anyOf/oneOf, if/then/else and
+dependentSchemas count too: a field that is secret in any branch is treated as secret.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import unquote
 
 from argosy.contracts.v1.config import MASK, SECRET_KEYWORD
 
 __all__ = [
     "MASK",
     "SECRET_KEYWORD",
-    "concrete_pointers",
+    "escape",
     "get_at",
     "map_secrets",
     "mask",
-    "secret_patterns",
+    "resolve_ref",
+    "schema_problem",
+    "secret_pointers",
     "set_at",
+    "unescape",
 ]
 
-_MAX_DEPTH = 32
+Schema = dict[str, Any]
+
+_BRANCHES = ("allOf", "anyOf", "oneOf")
+_CONDITIONALS = ("if", "then", "else")
+# Where a secret cannot be told apart from its neighbours, so declaring one there is refused.
+_UNSUPPORTED = ("not", "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems")
 
 
-def secret_patterns(schema: dict[str, Any]) -> list[str]:
-    """All pointer patterns of secret fields, e.g. ['/smtp/password', '/hooks/*/token']."""
-    out: set[str] = set()
-    defs = {**schema.get("$defs", {}), **schema.get("definitions", {})}
-    _walk(schema, "", defs, out, 0)
-    return sorted(out)
-
-
-def _walk(node: Any, path: str, defs: dict[str, Any], out: set[str], depth: int) -> None:
-    if not isinstance(node, dict) or depth > _MAX_DEPTH:
-        return
-    if node.get(SECRET_KEYWORD) is True:
-        out.add(path or "/")
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
-        _walk(defs.get(ref.rsplit("/", 1)[1]), path, defs, out, depth + 1)
-    for key in ("allOf", "anyOf", "oneOf"):
-        for sub in node.get(key, []) or []:
-            _walk(sub, path, defs, out, depth + 1)
-    for name, sub in (node.get("properties") or {}).items():
-        _walk(sub, f"{path}/{_escape(name)}", defs, out, depth + 1)
-    for key in ("items", "additionalProperties"):
-        if isinstance(node.get(key), dict):
-            _walk(node[key], f"{path}/*", defs, out, depth + 1)
-
-
-def _escape(token: str) -> str:
+def escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-def _unescape(token: str) -> str:
+def unescape(token: str) -> str:
     return token.replace("~1", "/").replace("~0", "~")
 
 
-def concrete_pointers(doc: Any, pattern: str) -> Iterator[str]:
-    """Expand a pattern against a document: only locations that exist are yielded."""
-    tokens = [_unescape(t) for t in pattern.split("/")[1:]] if pattern != "/" else []
-    yield from _expand(doc, tokens, "")
+def resolve_ref(root: Schema, ref: str) -> Any:
+    """The subschema a local `$ref` ("#" or "#/json/pointer") names, or None."""
+    if ref == "#":
+        return root
+    if not ref.startswith("#/"):
+        return None
+    node: Any = root
+    for raw in ref[2:].split("/"):
+        token = unescape(unquote(raw))
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node
 
 
-def _expand(node: Any, tokens: list[str], path: str) -> Iterator[str]:
-    if not tokens:
-        yield path or "/"
+# -- locating secrets in a document ------------------------------------------------------
+def secret_pointers(schema: Schema, doc: Any) -> list[str]:
+    """JSON pointers of the secret values present (not null) in `doc`, in document order."""
+    found: dict[str, None] = {}
+    _visit(schema, schema, doc, "", found, set())
+    return list(found)
+
+
+def _visit(
+    root: Schema, node: Any, value: Any, path: str, found: dict[str, None],
+    seen: set[tuple[int, str]],
+) -> None:
+    if not isinstance(node, dict) or (id(node), path) in seen:
         return
-    head, rest = tokens[0], tokens[1:]
-    if isinstance(node, dict):
-        keys = list(node) if head == "*" else ([head] if head in node else [])
-        for key in keys:
-            yield from _expand(node[key], rest, f"{path}/{_escape(str(key))}")
-    elif isinstance(node, list):
-        indexes = range(len(node)) if head == "*" else ([int(head)] if head.isdigit() else [])
-        for i in indexes:
-            if i < len(node):
-                yield from _expand(node[i], rest, f"{path}/{i}")
+    seen.add((id(node), path))
+    if node.get(SECRET_KEYWORD) is True:
+        if path and value is not None:
+            found[path] = None
+        return
+    for sub in _same_place(root, node, value):
+        _visit(root, sub, value, path, found, seen)
+    for token, child, sub in _children(node, value):
+        _visit(root, sub, child, f"{path}/{escape(token)}", found, seen)
 
 
+def _same_place(root: Schema, node: Schema, value: Any) -> Iterator[Any]:
+    """Subschemas that apply to the same value as `node` does."""
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        yield resolve_ref(root, ref)
+    for key in _BRANCHES:
+        subs = node.get(key)
+        if isinstance(subs, list):
+            yield from subs
+    for key in _CONDITIONALS:
+        yield node.get(key)
+    dependent = node.get("dependentSchemas")
+    if isinstance(dependent, dict) and isinstance(value, dict):
+        yield from (sub for name, sub in dependent.items() if name in value)
+
+
+def _children(node: Schema, value: Any) -> Iterator[tuple[str, Any, Any]]:
+    """(pointer token, child value, subschema) for each child the node's keywords govern."""
+    if isinstance(value, dict):
+        props = node.get("properties")
+        props = props if isinstance(props, dict) else {}
+        patterns = node.get("patternProperties")
+        patterns = patterns if isinstance(patterns, dict) else {}
+        extra = node.get("additionalProperties")
+        for key, child in value.items():
+            matched = False
+            if key in props:
+                matched = True
+                yield key, child, props[key]
+            for rx, sub in patterns.items():
+                if _search(rx, key):
+                    matched = True
+                    yield key, child, sub
+            if not matched and isinstance(extra, dict):
+                yield key, child, extra
+    elif isinstance(value, list):
+        prefix = node.get("prefixItems")
+        items = node.get("items")
+        if isinstance(items, list):  # draft-07 tuple form
+            prefix, items = items, node.get("additionalItems")
+        prefix = prefix if isinstance(prefix, list) else []
+        for i, child in enumerate(value):
+            sub = prefix[i] if i < len(prefix) else items
+            if isinstance(sub, dict):
+                yield str(i), child, sub
+
+
+def _search(rx: str, key: str) -> bool:
+    try:
+        return re.search(rx, key) is not None
+    except re.error:
+        return False
+
+
+# -- checking a schema before it is accepted ---------------------------------------------
+def schema_problem(schema: Schema) -> str | None:
+    """Why secrets in this schema could not be found reliably, or None if they can."""
+    return _problem(schema, schema, "", under=None, depth=0)
+
+
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas", "$defs", "definitions")
+_SUBSCHEMA_ONE = ("additionalProperties", "items", "additionalItems", "if", "then", "else",
+                  *_UNSUPPORTED)
+_SUBSCHEMA_LISTS = ("prefixItems", "items", *_BRANCHES)
+
+
+def _problem(root: Any, node: Any, where: str, *, under: str | None, depth: int) -> str | None:
+    if not isinstance(node, dict):
+        return None
+    if depth > 64:
+        return f"schema nested too deeply at {where or '/'}"
+    if node.get(SECRET_KEYWORD) is True and under is not None:
+        return f"{SECRET_KEYWORD} is not supported under {under!r} (at {where or '/'})"
+    if "$id" in node and node is not root:
+        return f"$id is only allowed at the root (at {where})"
+    for key in ("$dynamicRef", "$recursiveRef"):
+        if key in node:
+            return f"{key} is not supported (at {where or '/'})"
+    ref = node.get("$ref")
+    if ref is not None and (not isinstance(ref, str) or resolve_ref(root, ref) is None):
+        return (f"$ref {ref!r} does not resolve inside this schema; only local '#/...' refs "
+                f"are allowed (at {where or '/'})")
+    subs: list[tuple[str, str, Any]] = []
+    for key in _SUBSCHEMA_MAPS:
+        if isinstance(node.get(key), dict):
+            subs += [(key, f"{where}/{key}/{escape(k)}", v) for k, v in node[key].items()]
+    for key in _SUBSCHEMA_ONE:
+        if isinstance(node.get(key), dict):
+            subs.append((key, f"{where}/{key}", node[key]))
+    for key in _SUBSCHEMA_LISTS:
+        if isinstance(node.get(key), list):
+            subs += [(key, f"{where}/{key}/{i}", v) for i, v in enumerate(node[key])]
+    for key, at, sub in subs:
+        inner = under or (key if key in _UNSUPPORTED else None)
+        problem = _problem(root, sub, at, under=inner, depth=depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+# -- reading and rewriting values --------------------------------------------------------
 def get_at(doc: Any, pointer: str) -> Any:
     node = doc
     for tok in pointer.split("/")[1:]:
-        key = _unescape(tok)
+        key = unescape(tok)
         node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 
 def set_at(doc: Any, pointer: str, value: Any) -> None:
-    tokens = [_unescape(t) for t in pointer.split("/")[1:]]
+    tokens = [unescape(t) for t in pointer.split("/")[1:]]
     node = doc
     for key in tokens[:-1]:
         node = node[int(key)] if isinstance(node, list) else node[key]
@@ -102,19 +212,14 @@ def set_at(doc: Any, pointer: str, value: Any) -> None:
 
 
 def map_secrets(
-    doc: dict[str, Any], patterns: list[str], fn: Callable[[str, Any], Any]
+    doc: dict[str, Any], schema: Schema, fn: Callable[[str, Any], Any]
 ) -> dict[str, Any]:
     """A copy of `doc` with each present secret value replaced by fn(pointer, value)."""
     out = copy.deepcopy(doc)
-    for pattern in patterns:
-        for pointer in list(concrete_pointers(out, pattern)):
-            if pointer == "/":
-                continue
-            value = get_at(out, pointer)
-            if value is not None:
-                set_at(out, pointer, fn(pointer, value))
+    for pointer in secret_pointers(schema, doc):
+        set_at(out, pointer, fn(pointer, get_at(out, pointer)))
     return out
 
 
-def mask(doc: dict[str, Any], patterns: list[str]) -> dict[str, Any]:
-    return map_secrets(doc, patterns, lambda _p, _v: MASK)
+def mask(doc: dict[str, Any], schema: Schema) -> dict[str, Any]:
+    return map_secrets(doc, schema, lambda _p, _v: MASK)
