@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,6 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def platform_settings(tmp_path: Path) -> Iterator[PlatformSettings]:
+def platform_settings(tmp_path: Path) -> PlatformSettings:
     """Embedded defaults in a private data dir: SQLite, in-memory bus and cache, chdb, files."""
-    yield PlatformSettings(data_dir=tmp_path / "var", bus_url="memory://")
+    return PlatformSettings(data_dir=tmp_path / "var", bus_url="memory://")

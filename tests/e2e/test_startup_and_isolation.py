@@ -132,6 +132,10 @@ def test_deployment_mode_serve_on_postgres_and_the_machines_nats(tmp_path: Path)
     try:
         config.wait_ready(services=["config"])
         risk.wait_ready(services=["risk"])
+        deadline = time.monotonic() + 15
+        while not risk.request("GET", "risk", "/internal/runtime").json()["config"]["registered"]:
+            assert time.monotonic() < deadline, risk.log()  # schemas published to config
+            time.sleep(0.1)
         put = config.request("PUT", "config", "/api/v1/config/documents/risk/settings",
                              json={"content": {"log_level": "error"}})
         assert put.status_code in (200, 201), put.text

@@ -20,11 +20,11 @@ from argosy.platform.settings import PlatformSettings, load_settings
 __all__ = ["run", "serve"]
 
 console = Console()
+_SERVICE_HELP = ", ".join(s.name for s in SERVICES)
 
 
 def serve(
-    service: Annotated[str, typer.Argument(help="gateway, market-data, trading, users, "
-                                                  "strategy, risk, notification, analytics, config")],
+    service: Annotated[str, typer.Argument(help=_SERVICE_HELP)],
 ) -> None:
     """Run one service in the foreground (how a deployment runs each of them)."""
     import uvicorn

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 __all__ = ["DecryptionError", "SecretBox"]
 
 _PREFIX = "v1"
+_NONCE = 12  # bytes of nonce before the ciphertext
+_TAG = 16  # bytes of GCM tag after it
 
 
 class DecryptionError(Exception):
@@ -35,7 +37,7 @@ class SecretBox:
         return hashlib.sha256(b"argosy-kid:" + key).hexdigest()[:8]
 
     def encrypt(self, plaintext: str, aad: str) -> str:
-        nonce = os.urandom(12)
+        nonce = os.urandom(_NONCE)
         ct = self._keys[self.kid].encrypt(nonce, plaintext.encode(), aad.encode())
         return f"{_PREFIX}:{self.kid}:{base64.urlsafe_b64encode(nonce + ct).decode()}"
 
@@ -47,7 +49,9 @@ class SecretBox:
             raise DecryptionError("malformed ciphertext") from exc
         if prefix != _PREFIX or kid not in self._keys:
             raise DecryptionError(f"unknown key {kid!r}")
+        if len(raw) < _NONCE + _TAG:
+            raise DecryptionError("ciphertext too short")
         try:
-            return self._keys[kid].decrypt(raw[:12], raw[12:], aad.encode()).decode()
+            return self._keys[kid].decrypt(raw[:_NONCE], raw[_NONCE:], aad.encode()).decode()
         except InvalidTag as exc:
             raise DecryptionError("ciphertext failed authentication") from exc

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
-from typing import Any
+from collections.abc import Mapping, MutableMapping
+from typing import Any, TextIO
 
 import structlog
 
@@ -21,18 +21,50 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# user:password@ inside a URL (postgresql://argosy:pw@db/...)
+_URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/@:\s]*):[^/@\s]+@")
+# password=..., "api_key": "...", token: ... inside free text (query strings, error messages)
+_INLINE = re.compile(
+    r"""(?ix)
+    ( \b[\w-]*(?:pass(?:word|wd)?|secret|token|api[_-]?key|authorization)[\w-]*["']?
+      \s*[:=]\s*["']? )
+    (?!(?:bearer|basic)\s|\*\*\*)
+    [^\s"'&,;}]+
+    """
+)
 MASK = "***"
+_PLAIN_KEYS = frozenset({"event", "level", "timestamp", "logger", "logger_name"})
+
+
+def _mask_text(text: str) -> str:
+    text = _BEARER.sub(r"\1 " + MASK, text)
+    text = _URL_PASSWORD.sub(r"\1:" + MASK + "@", text)
+    return _INLINE.sub(r"\1" + MASK, text)
+
+
+def _mask(key: str, value: Any, depth: int = 0) -> Any:
+    if _SECRET_KEY.search(key) and value not in (None, "", False):
+        return MASK
+    if isinstance(value, str):
+        return _mask_text(value)
+    if depth < 5 and isinstance(value, Mapping):
+        return {k: _mask(str(k), v, depth + 1) for k, v in value.items()}
+    if depth < 5 and isinstance(value, list):
+        return [_mask("", v, depth + 1) for v in value]
+    if depth < 5 and isinstance(value, tuple):
+        return tuple(_mask("", v, depth + 1) for v in value)
+    return value
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Mask values whose key names a secret, and bearer credentials inside strings."""
+    """Mask values whose key names a secret (at any depth), and credentials inside strings:
+    bearer/basic tokens, URL passwords and `password=...` pairs (the message included)."""
     for key, value in list(event.items()):
-        if key in ("event", "level", "timestamp", "logger"):
+        if key in _PLAIN_KEYS:
+            if isinstance(value, str):
+                event[key] = _mask_text(value)
             continue
-        if _SECRET_KEY.search(key) and value not in (None, "", False):
-            event[key] = MASK
-        elif isinstance(value, str) and _BEARER.search(value):
-            event[key] = _BEARER.sub(r"\1 " + MASK, value)
+        event[key] = _mask(key, value)
     return event
 
 
@@ -45,7 +77,6 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        redact,
     ]
     if service:
         shared.insert(0, _add_service(service))
@@ -59,6 +90,7 @@ def configure_logging(
             structlog.stdlib.filter_by_level,
             *shared,
             structlog.processors.format_exc_info,
+            redact,  # after the traceback is text: exception messages can hold secrets too
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -66,10 +98,10 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*shared, structlog.processors.format_exc_info],
+        foreign_pre_chain=[*shared, structlog.processors.format_exc_info, redact],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StdoutHandler()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -91,6 +123,14 @@ def set_level(level: str) -> None:
 
 def current_level() -> str:
     return logging.getLevelName(logging.getLogger().level).lower()
+
+
+class _StdoutHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever sys.stdout is at the time (redirected, captured, reopened)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
 
 
 def _add_service(service: str) -> Any:

@@ -11,9 +11,11 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    gc_collector,
     generate_latest,
+    platform_collector,
+    process_collector,
 )
-from prometheus_client import gc_collector, platform_collector, process_collector
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "topic_family"]
 

@@ -17,7 +17,8 @@ def ensure_secret(path: Path, nbytes: int = 32) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if path.exists():
         return read_secret(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # unique per call: a pid alone can be reused, and a crashed start leaves its file behind
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{_random.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, _random.token_bytes(nbytes).hex().encode())

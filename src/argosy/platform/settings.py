@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from argosy.contracts.services import SERVICES, service_info
 from argosy.kernel.errors import ConfigurationError
@@ -28,26 +28,44 @@ __all__ = [
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
-def _scheme_check(setting: str, allowed: tuple[str, ...]) -> Any:
-    def check(url: str) -> str:
+def _shown(url: str) -> str:
+    """The URL as an error message may show it: without a password."""
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", url)
+
+
+def _check_url(url: str, allowed: tuple[str, ...], *, many: bool = False) -> str:
+    """Raise ValueError unless `url` has an allowed scheme and well-formed ports.
+
+    With `many`, a comma-separated list is accepted (`nats://a:4222,nats://b:4222`,
+    `kafka://h1:9092,h2:9092`); parts without a scheme take the first part's.
+    """
+    parts = [p.strip() for p in url.split(",")] if many else [url]
+    scheme = urlsplit(parts[0]).scheme
+    for part in parts:
+        if not part:
+            raise ValueError(f"empty address in {_shown(url)!r}")
         try:
-            parts = urlsplit(url)
-            _ = parts.port  # raises on a malformed port
+            split = urlsplit(part if "://" in part else f"{scheme}://{part}")
+            _ = split.port  # raises on a malformed port
         except ValueError as exc:
-            raise ValueError(f"malformed URL {url!r}: {exc}") from None
-        if parts.scheme not in allowed:
+            raise ValueError(f"malformed URL {_shown(url)!r}: {exc}") from None
+        if split.scheme not in allowed:
             schemes = ", ".join(f"{s}://" for s in allowed)
-            raise ValueError(f"unsupported scheme {parts.scheme!r} in {url!r}; use {schemes}")
-        return url
+            raise ValueError(
+                f"unsupported scheme {split.scheme!r} in {_shown(url)!r}; use {schemes}"
+            )
+    return url
 
-    return AfterValidator(check)
+
+def _scheme_check(allowed: tuple[str, ...], *, many: bool = False) -> Any:
+    return AfterValidator(lambda url: _check_url(url, allowed, many=many))
 
 
-DbUrl = Annotated[str, _scheme_check("db_url", ("sqlite", "postgresql", "postgres"))]
-BusUrl = Annotated[str, _scheme_check("bus_url", ("memory", "nats", "tls", "kafka"))]
-CacheUrl = Annotated[str, _scheme_check("cache_url", ("memory", "redis", "rediss"))]
-TsdbUrl = Annotated[str, _scheme_check("tsdb_url", ("chdb", "clickhouse", "clickhouses"))]
-ObjectsUrl = Annotated[str, _scheme_check("objects_url", ("file", "s3"))]
+DbUrl = Annotated[str, _scheme_check(("sqlite", "postgresql", "postgres"))]
+BusUrl = Annotated[str, _scheme_check(("memory", "nats", "tls", "kafka"), many=True)]
+CacheUrl = Annotated[str, _scheme_check(("memory", "redis", "rediss"))]
+TsdbUrl = Annotated[str, _scheme_check(("chdb", "clickhouse", "clickhouses"))]
+ObjectsUrl = Annotated[str, _scheme_check(("file", "s3"))]
 
 _SCHEMA_PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$|^$")
 
@@ -100,8 +118,10 @@ class PlatformSettings(BaseSettings):
                 info = service_info(name)
             except KeyError as exc:
                 raise ValueError(str(exc).strip("'\"")) from None
-            if urlsplit(url).scheme not in ("http", "https"):
-                raise ValueError(f"{name}: {url!r} is not an http(s) URL")
+            try:
+                _check_url(url, ("http", "https"))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
             out[info.name] = url.rstrip("/")
         return out
 
@@ -151,6 +171,10 @@ def load_settings(cls: type[_S]) -> _S:
     prefix = str(cls.model_config.get("env_prefix") or "")
     try:
         return cls()
+    except SettingsError as exc:  # a value that is not valid JSON for a dict/list setting
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = match.group(1) if match else "?"
+        raise ConfigurationError(f"{prefix}{name.upper()}", "not valid JSON") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         name = "_".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "?"

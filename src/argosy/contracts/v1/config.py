@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 # A property whose JSON schema carries this keyword is stored encrypted and shown masked.
-SECRET_KEYWORD = "x-argosy-secret"
+SECRET_KEYWORD = "x-argosy-secret"  # noqa: S105 (a JSON Schema keyword, not a secret)
 MASK = "********"
 
 _SEGMENT = r"[a-z0-9][a-z0-9_.-]{0,63}"
@@ -38,6 +38,11 @@ def valid_namespace(value: str, *, pattern: bool = False) -> str:
         raise ValueError(
             f"invalid {kind} {value!r}: 1-4 '/'-separated segments of lowercase letters, "
             "digits, '_', '-', '.'" + (" or '*'" if pattern else "")
+        )
+    parts = value.split("/")  # the API reads these as …/history and …/versions/<n>
+    if len(parts) > 1 and (parts[-1] == "history" or parts[-2] == "versions"):
+        raise ValueError(
+            f"namespace {value!r} clashes with the API's …/history or …/versions/<n> paths"
         )
     return value
 

@@ -14,13 +14,12 @@ import structlog
 
 from argosy.contracts.topics import topic_matches
 from argosy.kernel.errors import Unavailable
+from argosy.platform.bus._groups import redelivery_delay
 from argosy.platform.bus.base import Bus, BusMetrics, Envelope, Handler, Subscription
 
 __all__ = ["MemoryBus"]
 
 log = structlog.get_logger("argosy.bus.memory")
-
-_REDELIVERY_BASE_S = 0.05
 
 
 @dataclass(eq=False)
@@ -31,6 +30,7 @@ class _Member:
     max_deliver: int
     queue: asyncio.Queue[Envelope] = field(default_factory=asyncio.Queue)
     task: asyncio.Task[None] | None = None
+    stopped: bool = False
 
 
 class _MemorySubscription(Subscription):
@@ -89,12 +89,15 @@ class MemoryBus(Bus):
     async def _remove(self, member: _Member) -> None:
         if member in self._members:
             self._members.remove(member)
-        if member.task is not None:
-            member.task.cancel()
-            await asyncio.gather(member.task, return_exceptions=True)
+        member.stopped = True
+        task = member.task
+        if task is None or task is asyncio.current_task():
+            return  # stopped from inside its own handler: the drain loop ends after it
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
     async def _drain(self, member: _Member) -> None:
-        while True:
+        while not member.stopped:
             env = await member.queue.get()
             await self._deliver(member, env)
 
@@ -105,10 +108,11 @@ class MemoryBus(Bus):
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001  (the wrapper in base.py logged it)
+            except Exception:  # the wrapper in base.py logged it
                 if member.group is None:
                     return  # live fan-out: at most once, like core NATS
-                await asyncio.sleep(_REDELIVERY_BASE_S * 2 ** (attempt - 1))
+                if attempt < member.max_deliver:
+                    await asyncio.sleep(redelivery_delay(attempt))
         log.error(
             "bus.dead_letter", topic=env.topic, msg_id=env.msg_id, group=member.group,
             attempts=member.max_deliver,

@@ -8,6 +8,7 @@ be reached is `Unavailable(dependency=<service>)`.
 from __future__ import annotations
 
 import time
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -90,9 +91,24 @@ class ServiceClient:
             message, field, code = resp.text[:200] or resp.reason_phrase, None, None
         message = f"{self.service}: {message}"
         if resp.status_code == 429:
-            retry = float(resp.headers.get("retry-after", "1") or 1)
+            retry = _retry_after(resp.headers.get("retry-after"))
             return e.RateLimited(message, retry_after=retry, field=field)
         if resp.status_code >= 500:
             return e.Unavailable(message, dependency=self.service)
         cls = _BY_STATUS.get(resp.status_code, e.Invalid)
         return cls(message, field=field, code=code)
+
+
+def _retry_after(value: str | None) -> float:
+    """Retry-After is seconds or an HTTP date (RFC 9110); anything else means 1 s."""
+    if not value:
+        return 1.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return max(1.0, when.timestamp() - time.time())

@@ -105,21 +105,24 @@ class Database:
             self._build()
         assert self._writer is not None
         try:
-            if self.kind == "postgresql":
-                async with self._writer.begin() as conn:
+            async with self._writer.begin() as conn:
+                if self.kind == "postgresql":
+                    # Instances of one service start together: the lock comes first, because
+                    # CREATE SCHEMA IF NOT EXISTS itself races (unique violation on
+                    # pg_namespace) and so would two Alembic upgrades.
+                    await conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": self._lock_key()}
+                    )
                     await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
-            if migrations is not None:
-                async with self._writer.begin() as conn:
-                    if self.kind == "postgresql":
-                        key = int.from_bytes(
-                            hashlib.sha256(f"argosy:{self.schema}".encode()).digest()[:8],
-                            "big", signed=True,
-                        )
-                        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+                if migrations is not None:
                     await conn.run_sync(upgrade, migrations, self.schema)
         except (OSError, ConnectionError) as exc:
             raise Unavailable(f"database unreachable: {exc}", dependency="db") from exc
         log.info("db.ready", kind=self.kind, schema=self.schema)
+
+    def _lock_key(self) -> int:
+        digest = hashlib.sha256(f"argosy:{self.schema}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
 
     async def check(self) -> None:
         if self._reader is None:
@@ -134,6 +137,7 @@ class Database:
         for engine in {id(e): e for e in (self._writer, self._reader) if e}.values():
             await engine.dispose()
         self._writer = self._reader = None
+        self._write_sessions = self._read_sessions = None
 
     # -- sessions --------------------------------------------------------------------
     def on_commit(self, hook: Callable[[], None]) -> None:

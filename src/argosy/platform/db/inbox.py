@@ -7,8 +7,9 @@ returns False the message was applied before (at-least-once delivery) and must b
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from argosy.platform.db.tables import processed_table
@@ -17,16 +18,14 @@ __all__ = ["first_time"]
 
 
 async def first_time(session: AsyncSession, consumer: str, msg_id: str) -> bool:
-    seen = await session.scalar(
-        select(processed_table.c.msg_id).where(
-            processed_table.c.consumer == consumer, processed_table.c.msg_id == msg_id
-        )
+    # INSERT ... ON CONFLICT DO NOTHING, not SELECT-then-INSERT: when two instances handle
+    # the same message at once, the second waits for the first to commit and then sees the
+    # conflict, instead of failing its transaction with an integrity error.
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt: Any = (
+        dialect.insert(processed_table)
+        .values(consumer=consumer, msg_id=msg_id, processed_ns=time.time_ns())
+        .on_conflict_do_nothing(index_elements=["consumer", "msg_id"])
     )
-    if seen is not None:
-        return False
-    await session.execute(
-        processed_table.insert().values(
-            consumer=consumer, msg_id=msg_id, processed_ns=time.time_ns()
-        )
-    )
-    return True
+    result = await session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0) == 1)

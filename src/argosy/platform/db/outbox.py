@@ -79,6 +79,7 @@ class OutboxRelay:
         self._batch, self._idle_poll_s, self._retention_s = batch, idle_poll_s, retention_s
         self._clock_ns = clock_ns
         self._wake = asyncio.Event()
+        self._stalled = False  # the last batch stopped at a row the bus refused
         db.on_commit(self.wake)
 
     def wake(self) -> None:
@@ -87,18 +88,29 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publish forever; errors back off and retry (the rows stay until published)."""
         backoff = 0.2
-        last_purge = 0.0
+        last_purge = last_gauge = 0.0
         while True:
             try:
                 sent = await self.publish_batch()
+                if self._stalled:  # the bus refused a row: back off, not the idle poll
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 10.0)
+                    continue
                 backoff = 0.2
-                if time.monotonic() - last_purge > 600:
+                now = time.monotonic()
+                if now - last_purge > 600:
                     await self.purge()
-                    last_purge = time.monotonic()
+                    last_purge = now
+                if now - last_gauge > 5:
+                    await self.pending()
+                    last_gauge = now
                 if sent < self._batch:
                     self._wake.clear()
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+                    # that races with the wake-up, and shutdown would hang.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
+                        async with asyncio.timeout(self._idle_poll_s):
+                            await self._wake.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -107,43 +119,70 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 10.0)
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch in order; stop at the first failure to keep order."""
-        sent = 0
-        async with self._db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(outbox_table)
-                    .where(outbox_table.c.published_ns.is_(None))
-                    .order_by(outbox_table.c.id)
-                    .limit(self._batch)
-                    .with_for_update(skip_locked=True)
+        """Publish up to one batch in order; stop at the first failure to keep order.
+
+        PostgreSQL: rows are locked (FOR UPDATE SKIP LOCKED) for the whole batch, so several
+        instances share the work. SQLite has a single writer: the batch is read and published
+        without holding the write lock (a slow or absent broker must never stall the
+        service's own writes), and only marking the rows takes the lock, briefly.
+        """
+        self._stalled = False
+        if self._db.kind == "postgresql":
+            async with self._db.transaction() as session:
+                rows = await self._pending_rows(session, lock=True)
+                done, failed = await self._publish(rows)
+                await self._mark(session, done, failed)
+        else:
+            async with self._db.read() as session:
+                rows = await self._pending_rows(session, lock=False)
+            done, failed = await self._publish(rows)
+            if done or failed:
+                async with self._db.transaction() as session:
+                    await self._mark(session, done, failed)
+        if self._metrics is not None and done:
+            self._metrics.outbox_published.labels(self._metrics.service).inc(len(done))
+        return len(done)
+
+    async def _pending_rows(self, session: AsyncSession, *, lock: bool) -> list[Any]:
+        query = (
+            select(outbox_table)
+            .where(outbox_table.c.published_ns.is_(None))
+            .order_by(outbox_table.c.id)
+            .limit(self._batch)
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        return list((await session.execute(query)).all())
+
+    async def _publish(self, rows: list[Any]) -> tuple[list[int], tuple[int, str] | None]:
+        done: list[int] = []
+        for row in rows:
+            try:
+                await self._bus.publish(
+                    row.topic, row.payload, headers=row.headers, msg_id=row.msg_id
                 )
-            ).all()
-            done: list[int] = []
-            for row in rows:
-                try:
-                    await self._bus.publish(
-                        row.topic, row.payload, headers=row.headers, msg_id=row.msg_id
-                    )
-                except Exception as exc:
-                    await session.execute(
-                        update(outbox_table)
-                        .where(outbox_table.c.id == row.id)
-                        .values(attempts=outbox_table.c.attempts + 1, last_error=str(exc)[:500])
-                    )
-                    log.warning("outbox.publish_failed", topic=row.topic, error=str(exc))
-                    break
-                done.append(row.id)
-            if done:
-                await session.execute(
-                    update(outbox_table)
-                    .where(outbox_table.c.id.in_(done))
-                    .values(published_ns=self._clock_ns())
-                )
-            sent = len(done)
-        if self._metrics is not None and sent:
-            self._metrics.outbox_published.labels(self._metrics.service).inc(sent)
-        return sent
+            except Exception as exc:
+                log.warning("outbox.publish_failed", topic=row.topic, error=str(exc))
+                self._stalled = True
+                return done, (row.id, str(exc)[:500])
+            done.append(row.id)
+        return done, None
+
+    async def _mark(
+        self, session: AsyncSession, done: list[int], failed: tuple[int, str] | None
+    ) -> None:
+        if done:
+            await session.execute(
+                update(outbox_table)
+                .where(outbox_table.c.id.in_(done))
+                .values(published_ns=self._clock_ns())
+            )
+        if failed is not None:
+            await session.execute(
+                update(outbox_table)
+                .where(outbox_table.c.id == failed[0])
+                .values(attempts=outbox_table.c.attempts + 1, last_error=failed[1])
+            )
 
     async def pending(self) -> int:
         async with self._db.read() as session:

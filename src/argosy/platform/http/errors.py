@@ -52,7 +52,7 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
 def status_for(exc: e.ArgosyError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 500
 
 
@@ -72,8 +72,13 @@ def error_body(
     return {"error": body}
 
 
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
 def _field_of(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    """("body", "file", "path") -> "file.path": only the leading location is dropped, so a
+    nested field that happens to be called `path` or `query` keeps its name."""
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in _LOCATIONS else loc)]
     return ".".join(parts) or (str(loc[-1]) if loc else None)
 
 

@@ -36,8 +36,11 @@ class Dependency:
 
 
 class Dependencies:
-    def __init__(self, service: str, metrics: Metrics) -> None:
+    def __init__(
+        self, service: str, metrics: Metrics, *, retry_s: float = 0.5, max_retry_s: float = 15.0
+    ) -> None:
         self._service, self._metrics = service, metrics
+        self._retry_s, self._max_retry_s = retry_s, max_retry_s
         self._deps: dict[str, Dependency] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -62,10 +65,11 @@ class Dependencies:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            if dep.error != str(exc):
-                log.warning("dependency.unavailable", dependency=dep.name, error=str(exc),
+            message = str(exc) or type(exc).__name__
+            if dep.error != message:
+                log.warning("dependency.unavailable", dependency=dep.name, error=message,
                             target=dep.detail)
-            dep.error = str(exc) or type(exc).__name__
+            dep.error = message
             self._metrics.dependency_up.labels(self._service, dep.name).set(0)
             return False
         dep.error = None
@@ -75,12 +79,12 @@ class Dependencies:
         return True
 
     async def _retry(self, dep: Dependency) -> None:
-        delay = 0.5
+        delay = self._retry_s
         while True:
             await asyncio.sleep(delay)
             if await self._try(dep):
                 return
-            delay = min(delay * 2, 15.0)
+            delay = min(delay * 2, self._max_retry_s)
 
     async def readiness(self) -> dict[str, dict[str, Any]]:
         """Check every dependency now (concurrently, bounded by a timeout)."""

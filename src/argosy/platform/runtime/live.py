@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,12 +20,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from argosy.contracts.topics import config_changed
 from argosy.contracts.v1.config import DocumentOut, DocumentRef
 from argosy.platform import logging as plog
-from argosy.platform.bus.base import Bus, Envelope
+from argosy.platform.bus.base import Bus, Envelope, Subscription
 from argosy.platform.settings import LogLevel
 
 __all__ = ["ConfigNamespace", "ConfigSource", "LiveConfig", "RuntimeSettings"]
 
 log = structlog.get_logger("argosy.config.live")
+
+_START_GRACE_S = 30.0
 
 
 class RuntimeSettings(BaseModel):
@@ -94,6 +97,7 @@ class LiveConfig:
         self._state = _State()
         self._listeners: list[Callable[[RuntimeSettings], None]] = []
         self._task: asyncio.Task[None] | None = None
+        self._subscription: Subscription | None = None
         self._lock = asyncio.Lock()
 
     def on_settings(self, listener: Callable[[RuntimeSettings], None]) -> None:
@@ -107,17 +111,23 @@ class LiveConfig:
         }
 
     async def start(self) -> None:
-        await self._bus.subscribe(config_changed(self.service), self._on_event)
+        self._subscription = await self._bus.subscribe(
+            config_changed(self.service), self._on_event
+        )
         self._task = asyncio.create_task(self._run(), name=f"live-config:{self.service}")
 
     async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.stop()
+            self._subscription = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
-        backoff = 0.5
+        backoff = 0.2
+        started = time.monotonic()
         while True:
             try:
                 if not self._state.registered:
@@ -128,16 +138,19 @@ class LiveConfig:
                     log.info("config.registered", namespaces=sorted(self._namespaces))
                 await self.sync()
                 self._state.last_error = None
-                backoff = 0.5
+                backoff = 0.2
                 await asyncio.sleep(self._resync_s)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 if self._state.last_error != str(exc):
-                    log.warning("config.sync_failed", error=str(exc))
+                    # The config service usually starts alongside us: not worth a warning
+                    # until it has had time to come up.
+                    grace = time.monotonic() - started < _START_GRACE_S
+                    (log.info if grace else log.warning)("config.sync_failed", error=str(exc))
                 self._state.last_error = str(exc)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 15.0)
+                backoff = min(backoff * 2, 10.0)
 
     async def sync(self) -> None:
         """Apply every document whose version is newer than what is applied."""
@@ -179,7 +192,12 @@ class LiveConfig:
             merged = {**self._defaults.model_dump(), **(content or {})}
             new = self._model.model_validate(merged)
         except ValidationError as exc:
-            log.error("config.rejected", namespace="settings", version=version, error=str(exc))
+            # never str(exc): it quotes the input, and a settings document may hold secrets
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(document)'}: {err['msg']}"
+                for err in exc.errors(include_input=False, include_url=False)
+            )
+            log.error("config.rejected", namespace="settings", version=version, error=problems)
             return
         old, self.settings = self.settings, new
         if new.log_level != old.log_level:

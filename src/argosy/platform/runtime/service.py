@@ -201,7 +201,7 @@ class ServiceRuntime:
 
     # -- lifecycle -------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         log.info("service.starting", service=self.name, version=self.version)
         await self.deps.start()
         self._spawn("live-config", self.live.start, ("bus",))
@@ -214,7 +214,10 @@ class ServiceRuntime:
             log.info("service.stopping", service=self.name)
             for running in self._running:
                 running.cancel()
-            await asyncio.gather(*self._running, return_exceptions=True)
+            if self._running:
+                _done, stuck = await asyncio.wait(self._running, timeout=10)
+                for left in stuck:
+                    log.error("task.stuck_at_shutdown", task=left.get_name())
             self._running.clear()
             await self.live.stop()
             for client in self._clients.values():

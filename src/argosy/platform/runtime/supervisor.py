@@ -130,7 +130,7 @@ class Supervisor:
         logs = self._data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         if child.log is None:
-            child.log = open(logs / f"{child.spec.name}.log", "ab")  # noqa: SIM115
+            child.log = await asyncio.to_thread(open, logs / f"{child.spec.name}.log", "ab")
         child.process = await asyncio.create_subprocess_exec(
             *child.spec.argv, env=self._env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

@@ -186,14 +186,16 @@ class ConfigService:
             schemas = {r.namespace: r for r in await self._store.schemas(s, service)}
         schema = _schema_of(schemas, namespace)
         plain = self._codec.decrypt(service, namespace, row.content, schema)
-        if reveal:
+        secrets = secret_pointers(schema, plain)
+        if reveal and secrets:  # only a read that shows secrets in clear is audited
             async with self._db.transaction() as s:
-                self._audit(s, p, "secrets.revealed", service, namespace, row.version, {})
+                self._audit(s, p, "secrets.revealed", service, namespace, row.version,
+                            {"pointers": secrets})
         content = plain if reveal else mask(plain, schema)
         return DocumentOut(
             service=service, namespace=namespace, version=row.version, content=content,
             author=row.author, updated_at=iso(row.created_ns), revealed=reveal,
-            secrets=secret_pointers(schema, plain),
+            secrets=secrets,
         )
 
     async def write(
@@ -380,10 +382,6 @@ def _namespace(namespace: str) -> str:
         valid_namespace(namespace)
     except ValueError as exc:
         raise Invalid(str(exc), field="namespace") from None
-    parts = namespace.split("/")  # GET routes api.py reads as …/history and …/versions/<n>
-    if len(parts) > 1 and (parts[-1] == "history" or parts[-2] == "versions"):
-        raise Invalid(f"namespace {namespace!r} clashes with the API's …/history or "
-                      "…/versions/<n> paths", field="namespace")
     return namespace
 
 

@@ -13,7 +13,10 @@ from argosy.services.gateway.settings import GatewaySettings
 
 __all__ = ["create_app"]
 
-DESCRIPTION = "Single entry point for clients: routing, authentication, rate limits and the WebSocket hub (issue #4)."
+DESCRIPTION = (
+    "Single entry point for clients: routing, authentication, rate limits and the "
+    "WebSocket hub (issue #4)."
+)
 
 
 def create_app(platform: PlatformSettings | None = None) -> FastAPI:

@@ -10,4 +10,6 @@ __all__ = ["NotificationSettings"]
 
 
 class NotificationSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="ARGOSY_NOTIFICATION_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ARGOSY_NOTIFICATION_", extra="ignore", frozen=True
+    )

@@ -1,1 +1,3 @@
-"""Strategy engine (8084): Strategy plugins, backtests, optimisation and live deployments (issue #7)."""
+"""Strategy engine (8084): Strategy plugins, backtests, optimisation and live deployments
+(issue #7).
+"""

@@ -1,1 +1,3 @@
-"""Users service (8083): Identity, organisations, RBAC, accounts, credential vault, KYC (issue #4)."""
+"""Users service (8083): Identity, organisations, RBAC, accounts, credential vault, KYC (issue
+#4).
+"""
