@@ -29,6 +29,12 @@ log = structlog.get_logger("argosy.config.live")
 
 _START_GRACE_S = 30.0
 
+_FLAGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "propertyNames": {"pattern": "^[a-z][a-z0-9_.-]{0,63}$"},
+    "additionalProperties": {"type": "boolean"},
+}
+
 
 class RuntimeSettings(BaseModel):
     """Settings a running service re-reads when its `settings` document changes.
@@ -93,6 +99,10 @@ class LiveConfig:
             "settings",
             ConfigNamespace("settings", _schema_of(self._model), "Reloadable settings."),
         )
+        self._namespaces.setdefault(
+            "features", ConfigNamespace("features", _FLAGS_SCHEMA, "Feature flags: name → on/off.")
+        )
+        self.flags: dict[str, bool] = {}
         self._resync_s = resync_s
         self._state = _State()
         self._listeners: list[Callable[[RuntimeSettings], None]] = []
@@ -103,9 +113,14 @@ class LiveConfig:
     def on_settings(self, listener: Callable[[RuntimeSettings], None]) -> None:
         self._listeners.append(listener)
 
+    def flag(self, name: str, default: bool = False) -> bool:
+        """A feature flag from this service's `features` document (live)."""
+        return self.flags.get(name, default)
+
     def status(self) -> dict[str, Any]:
         return {
             "registered": self._state.registered,
+            "flags": dict(self.flags),
             "versions": dict(self._state.versions),
             "last_error": self._state.last_error,
         }
@@ -178,6 +193,8 @@ class LiveConfig:
                 return
             if namespace == "settings":
                 self._apply_settings(content, version)
+            elif namespace == "features":
+                self.flags = {str(k): bool(v) for k, v in (content or {}).items()}
             handler = self._match(namespace)
             if handler is not None and handler.on_change is not None:
                 await handler.on_change(namespace, content, version)

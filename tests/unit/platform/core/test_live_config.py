@@ -89,7 +89,7 @@ async def test_start_registers_schemas_and_applies_stored_documents(
     await live.start()
     await eventually(lambda: live.status()["versions"] == {"settings": 2, "params/btcusdt": 5})
     registered = {n["namespace"]: n for n in source.registered[SERVICE]}
-    assert set(registered) == {"settings", "params/*"}
+    assert set(registered) == {"settings", "features", "params/*"}
     schema = registered["settings"]["schema"]
     assert set(schema["properties"]) == {"log_level", "max_orders"}
     assert schema["additionalProperties"] is False
@@ -229,3 +229,22 @@ async def test_stop_ends_the_subscription(
     await push(bus, "params/btc", 1)
     await asyncio.sleep(0.05)
     assert calls.seen == []
+
+
+
+async def test_feature_flags_follow_the_features_document(
+    live: LiveConfig, source: FakeConfigSource
+) -> None:
+    await live.start()
+    await eventually(lambda: live.status()["registered"])
+    flags_schema = {n["namespace"]: n for n in source.registered[SERVICE]}["features"]["schema"]
+    assert flags_schema["additionalProperties"] == {"type": "boolean"}
+    assert live.flag("new_router") is False
+    source.put(SERVICE, "features", {"new_router": True, "old_path": False}, 1)
+    await live.sync()
+    assert live.flag("new_router") is True
+    assert live.flag("old_path", default=True) is False
+    assert live.status()["flags"] == {"new_router": True, "old_path": False}
+    source.delete(SERVICE, "features")
+    await live.sync()
+    assert live.flags == {}
