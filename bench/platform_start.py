@@ -93,10 +93,13 @@ def argosy(data_dir: Path, idle_s: float) -> tuple[float, dict[str, tuple[float,
         elapsed = time.monotonic() - started
         pids = {}
         for child in psutil.Process(proc.pid).children(recursive=True):
-            cmd = child.cmdline()
-            name = cmd[-1] if "serve" in cmd else ("nats" if "nats-server" in cmd[0] else None)
-            if name:
-                pids[name] = child.pid
+            cmd = " ".join(filter(None, child.cmdline()))
+            if " serve " in cmd:
+                pids[cmd.rsplit(" ", 1)[1]] = child.pid
+            elif "nats-server" in cmd:
+                pids["nats"] = child.pid
+            elif "zygote" in cmd:
+                pids["(fork server)"] = child.pid
         usage = _sample(pids, idle_s) if idle_s else {}
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -119,3 +120,29 @@ def test_sigterm_stops_everything_cleanly(small_platform: PlatformProcess) -> No
     assert not [p for p in children if psutil.pid_exists(p)
                 and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert "stopped" in small_platform.log()
+
+
+def test_no_fork_mode_starts_each_service_in_a_fresh_interpreter(tmp_path: Path) -> None:
+    proc = PlatformProcess(tmp_path / "var", services=["config", "risk"])
+    proc.command.append("--no-fork")
+    proc.start()
+    try:
+        proc.wait_ready()
+        pid = proc.service_pid("risk")
+        cmd = psutil.Process(pid).cmdline()
+        assert cmd[-3:] == ["argosy", "serve", "risk"] or cmd[-2:] == ["serve", "risk"]
+        assert psutil.Process(pid).ppid() == proc.proc.pid  # type: ignore[union-attr]
+    finally:
+        assert proc.stop() == 0
+
+
+def test_a_killed_fork_server_is_replaced_and_services_come_back(
+    small_platform: PlatformProcess,
+) -> None:
+    old = small_platform.service_pid("risk")
+    zygote = psutil.Process(old).ppid()
+    assert "zygote" in " ".join(psutil.Process(zygote).cmdline())
+    os.kill(zygote, signal.SIGKILL)
+    new = _wait(lambda: _pid_or_none(small_platform, "risk", old), timeout_s=30)
+    assert psutil.Process(new).ppid() != zygote
+    small_platform.wait_ready(timeout_s=60)

@@ -119,8 +119,8 @@ class PlatformProcess:
     def service_pid(self, service: str) -> int:
         assert self.proc is not None
         for child in psutil.Process(self.proc.pid).children(recursive=True):
-            cmd = child.cmdline()
-            if "serve" in cmd and cmd[-1] == service:
+            # forked services are titled "argosy serve <name>" (one argv string)
+            if " ".join(filter(None, child.cmdline())).endswith(f"serve {service}"):
                 return child.pid
         raise LookupError(f"no process for {service}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import sys
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from argosy.contracts.services import SERVICES, service_info
 from argosy.platform.logging import configure_logging
+from argosy.platform.runtime.launchers import ForkLauncher, Launcher, SubprocessLauncher
 from argosy.platform.runtime.nats_server import EmbeddedNats
 from argosy.platform.runtime.supervisor import ChildSpec, Supervisor, python_argv
 from argosy.platform.settings import PlatformSettings, load_settings
@@ -27,12 +29,18 @@ def serve(
     service: Annotated[str, typer.Argument(help=_SERVICE_HELP)],
 ) -> None:
     """Run one service in the foreground (how a deployment runs each of them)."""
-    import uvicorn
-
     try:
-        info = service_info(service)
+        service_info(service)
     except KeyError as exc:
         raise typer.BadParameter(str(exc).strip("'\"")) from None
+    serve_service(service)
+
+
+def serve_service(service: str) -> int:
+    """Build and run one service until it is told to stop (also what the fork server runs)."""
+    import uvicorn
+
+    info = service_info(service)
     platform = load_settings(PlatformSettings)
     configure_logging(platform.log_level, fmt=platform.log_format, service=info.name)
     module = importlib.import_module(f"argosy.services.{info.package}.app")
@@ -44,12 +52,17 @@ def serve(
         timeout_graceful_shutdown=10,
     )
     uvicorn.Server(config).run()
+    return 0
 
 
 def run(
     services: Annotated[
         str | None, typer.Option(help="Comma-separated subset of services to start.")
     ] = None,
+    fork: Annotated[
+        bool, typer.Option(help="Fork services from one pre-loaded process (faster, leaner); "
+                                "--no-fork starts a fresh interpreter for each.")
+    ] = True,
 ) -> None:
     """Start the whole platform on this machine: embedded NATS and nine services."""
     platform = load_settings(PlatformSettings)
@@ -76,11 +89,16 @@ def run(
     for name in names:
         url = platform.url_of(name)
         table.add_row(name, url)
-        children.append(ChildSpec(name, url, python_argv(name)))
+        children.append(ChildSpec(name, url))
     console.print(table)
     console.print(f"logs: {data_dir / 'logs'}   stop: Ctrl-C")
+    launcher: Launcher = (
+        ForkLauncher([sys.executable, "-m", "argosy.cli.zygote"], env,
+                     data_dir / "logs" / "forkserver.log")
+        if fork else SubprocessLauncher(python_argv, env)
+    )
     sup = Supervisor(
-        children, data_dir=data_dir, env=env, embedded_nats=nats,
+        children, data_dir=data_dir, launcher=launcher, embedded_nats=nats,
         say=lambda msg: console.print(msg, markup=False, highlight=False),
     )
     raise typer.Exit(asyncio.run(sup.run()))

@@ -1,7 +1,9 @@
 """`argosy run`: one embedded NATS and nine service processes, kept alive until Ctrl-C.
 
-Each service runs as `python -m argosy serve <name>`, exactly as a deployment runs it. Its
-output goes to <data_dir>/logs/<name>.log; warnings and errors are echoed to the console.
+Each service runs the same code as `argosy serve <name>` (a deployment's process), started
+by a launcher (launchers.py): forked from a pre-loaded fork server by default, or a fresh
+interpreter each. Its output goes to <data_dir>/logs/<name>.log; warnings and errors are
+echoed to the console.
 A service that exits is restarted with exponential backoff (reset after a minute of health).
 SIGINT/SIGTERM stop every child gracefully (SIGKILL after a timeout) and then NATS. Children
 get SIGTERM if the supervisor itself dies (PR_SET_PDEATHSIG), so nothing is left orphaned.
@@ -11,44 +13,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import fcntl
 import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 import orjson
 
+from argosy.platform.runtime.launchers import Launched, Launcher
 from argosy.platform.runtime.nats_server import EmbeddedNats
 
 __all__ = ["ChildSpec", "Supervisor", "python_argv"]
 
-_PR_SET_PDEATHSIG = 1
 _STABLE_S = 60.0
 _MAX_BACKOFF_S = 30.0
-
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
 class ChildSpec:
     name: str
     url: str  # where /readyz answers
-    argv: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _Child:
     spec: ChildSpec
-    process: asyncio.subprocess.Process | None = None
+    process: Launched | None = None
     started: float = 0.0
     restarts: int = 0
     log: IO[bytes] | None = None
@@ -60,13 +55,13 @@ class Supervisor:
         children: list[ChildSpec],
         *,
         data_dir: Path,
-        env: dict[str, str],
+        launcher: Launcher,
         say: Callable[[str], None],
         embedded_nats: EmbeddedNats | None = None,
         stop_timeout_s: float = 15.0,
     ) -> None:
         self._children = {c.name: _Child(c) for c in children}
-        self._data_dir, self._env, self._say = data_dir, env, say
+        self._data_dir, self._launcher, self._say = data_dir, launcher, say
         self._nats = embedded_nats
         self._stop_timeout_s = stop_timeout_s
         self._stopping = asyncio.Event()
@@ -96,6 +91,7 @@ class Supervisor:
                 await self._nats.start()
                 self._say(f"embedded NATS JetStream on {self._nats.url}")
                 tasks.append(asyncio.create_task(self._watch_nats()))
+            await self._launcher.start()
             for child in self._children.values():
                 tasks.append(asyncio.create_task(self._keep_alive(child)))
             tasks.append(asyncio.create_task(self._announce_ready(started)))
@@ -106,6 +102,7 @@ class Supervisor:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.gather(*(self._stop(c) for c in self._children.values()))
+            await self._launcher.close()
             if self._nats is not None:
                 await self._nats.stop()
             self._say("stopped")
@@ -131,14 +128,9 @@ class Supervisor:
         logs.mkdir(parents=True, exist_ok=True)
         if child.log is None:
             child.log = await asyncio.to_thread(open, logs / f"{child.spec.name}.log", "ab")
-        child.process = await asyncio.create_subprocess_exec(
-            *child.spec.argv, env=self._env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
-        )
+        child.process = await self._launcher.spawn(child.spec.name)
         child.started = time.monotonic()
-        assert child.process.stdout is not None
-        async for line in child.process.stdout:
+        async for line in child.process.output:
             child.log.write(line)
             child.log.flush()
             self._echo(child.spec.name, line)
@@ -160,15 +152,13 @@ class Supervisor:
 
     async def _stop(self, child: _Child) -> None:
         proc = child.process
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
+        if proc is not None and proc.running:
+            proc.signal(signal.SIGTERM)
             try:
                 await asyncio.wait_for(proc.wait(), self._stop_timeout_s)
             except TimeoutError:
                 self._say(f"[{child.spec.name}] did not stop in time; killing")
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
+                proc.signal(signal.SIGKILL)
                 await proc.wait()
         if child.log is not None:
             child.log.close()
@@ -202,4 +192,5 @@ class Supervisor:
 
 
 def python_argv(service: str) -> list[str]:
+    """How a fresh interpreter runs one service (SubprocessLauncher)."""
     return [sys.executable, "-m", "argosy", "serve", service]
