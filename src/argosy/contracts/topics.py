@@ -56,9 +56,12 @@ def stream_for(topic: str) -> StreamSpec:
 
 
 def validate_topic(topic: str) -> None:
+    """At least `<root>.<kind>`, dotted non-empty tokens, no wildcards, a known root."""
     tokens = topic.split(".")
-    if not topic or any(not t or t in ("*", ">") or " " in t for t in tokens):
-        raise ValueError(f"invalid topic {topic!r}: dotted, non-empty tokens, no wildcards")
+    if len(tokens) < 2 or any(not t or t in ("*", ">") or " " in t for t in tokens):
+        raise ValueError(
+            f"invalid topic {topic!r}: at least two dotted, non-empty tokens, no wildcards"
+        )
     stream_for(topic)
 
 
@@ -68,6 +71,8 @@ def validate_pattern(pattern: str) -> None:
         raise ValueError(f"invalid pattern {pattern!r}")
     if ">" in tokens[:-1]:
         raise ValueError(f"invalid pattern {pattern!r}: '>' only as the last token")
+    if tokens[0] not in ("*", ">"):
+        stream_for(pattern)  # a literal root must be a known one, or nothing would ever match
 
 
 def topic_matches(pattern: str, topic: str) -> bool:

@@ -10,6 +10,13 @@ Semantics (the same on every transport):
   goes to one member of the group, at least once. A handler that raises gets the message
   again (up to `max_deliver` times, with backoff); handlers must be idempotent
   (platform/db/inbox.py gives them a processed-message table).
+- A new group starts from the oldest message the transport retains (JetStream deliver-all,
+  Kafka earliest); the in-memory bus retains nothing.
+- A group handler must finish within the transport's ack wait (30 s on NATS) or the
+  message goes to another member.
+- Dedupe by message id is the transport's: JetStream drops a republished id within its
+  duplicate window for stored copies; a live fan-out subscriber may still see both, and
+  Kafka has no broker-side dedupe. Idempotent handlers make this harmless.
 - Headers carry the correlation id; handlers run with it bound in the log context.
 """
 
