@@ -74,6 +74,8 @@ def test_log_level_change_reaches_a_running_service_without_restart(
                     and state["config"]["versions"].get("settings") == version)
 
     _wait(applied, timeout_s=10)
+    metrics = httpx.get(f"{platform.url('risk')}/metrics").text
+    assert f'argosy_config_version{{namespace="settings",service="risk"}} {version}.0' in metrics
     httpx.get(f"{platform.url('risk')}/healthz")  # logged at debug level
     _wait(lambda: '"level": "debug"' in platform.service_log("risk"), timeout_s=5)
     assert platform.service_pid("risk") == pid, "the service must not have restarted"

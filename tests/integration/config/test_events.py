@@ -90,8 +90,11 @@ async def test_outbox_row_survives_a_bus_outage(risk: ConfigHarness) -> None:
     rt.relay.wake()
     await risk.wait_for(lambda: len(got) == 1, within_s=5)
     assert got[0].json()["version"] == 1
-    published_ns = (await risk.sql("SELECT published_ns FROM outbox ORDER BY id"))[-1][0]
-    assert published_ns is not None
+
+    async def marked() -> bool:  # the relay marks the row after the bus accepted it
+        return (await risk.sql("SELECT published_ns FROM outbox ORDER BY id"))[-1][0] is not None
+
+    await risk.wait_for(marked, within_s=5)
 
 
 async def test_live_settings_push_reaches_the_running_service(cfg: ConfigHarness) -> None:

@@ -106,12 +106,17 @@ class LiveConfig:
         self._resync_s = resync_s
         self._state = _State()
         self._listeners: list[Callable[[RuntimeSettings], None]] = []
+        self._applied: list[Callable[[str, int], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._subscription: Subscription | None = None
         self._lock = asyncio.Lock()
 
     def on_settings(self, listener: Callable[[RuntimeSettings], None]) -> None:
         self._listeners.append(listener)
+
+    def on_applied(self, listener: Callable[[str, int], None]) -> None:
+        """Called with (namespace, version) after each document is applied (0 = deleted)."""
+        self._applied.append(listener)
 
     def flag(self, name: str, default: bool = False) -> bool:
         """A feature flag from this service's `features` document (live)."""
@@ -202,6 +207,8 @@ class LiveConfig:
                 self._state.versions[namespace] = version
             else:
                 self._state.versions.pop(namespace, None)
+            for listener in self._applied:
+                listener(namespace, version)
             log.info("config.applied", namespace=namespace, version=version)
 
     def _apply_settings(self, content: dict[str, Any] | None, version: int) -> None:

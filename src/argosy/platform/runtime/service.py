@@ -114,6 +114,9 @@ class ServiceRuntime:
             self.name, source, self.bus,
             initial=spec.runtime_model(log_level=level), namespaces=spec.namespaces,
         )
+        self.live.on_applied(
+            lambda ns, v: self.metrics.config_version.labels(self.name, ns).set(v)
+        )
 
     # -- construction ----------------------------------------------------------------
     def _internal_secret(self) -> bytes:
