@@ -47,7 +47,12 @@ def _wait_all(urls: list[str], timeout_s: float = 240) -> float:
     return time.monotonic() - start
 
 
-def _sample(pids: dict[str, int], idle_s: float) -> dict[str, tuple[float, float]]:
+Usage = dict[str, tuple[float, float, float, float]]  # name -> RSS, PSS, USS MiB, CPU %
+
+
+def _sample(pids: dict[str, int], idle_s: float) -> Usage:
+    """RSS counts pages shared with the fork server in every child; PSS splits them fairly
+    and USS is what the process alone holds, so PSS sums to the real total."""
     procs = {name: psutil.Process(pid) for name, pid in pids.items()}
     cpu0 = {n: p.cpu_times() for n, p in procs.items()}
     time.sleep(idle_s)
@@ -55,11 +60,12 @@ def _sample(pids: dict[str, int], idle_s: float) -> dict[str, tuple[float, float
     for n, p in procs.items():
         c1 = p.cpu_times()
         used = (c1.user + c1.system) - (cpu0[n].user + cpu0[n].system)
-        out[n] = (p.memory_info().rss / 2**20, 100.0 * used / idle_s)
+        mem = p.memory_full_info()
+        out[n] = (mem.rss / 2**20, mem.pss / 2**20, mem.uss / 2**20, 100.0 * used / idle_s)
     return out
 
 
-def bare(tmp: Path, idle_s: float) -> tuple[float, dict[str, tuple[float, float]]]:
+def bare(tmp: Path, idle_s: float) -> tuple[float, Usage]:
     (tmp / "bare_app.py").write_text(_BARE_APP)
     base = free_port_base()
     started = time.monotonic()
@@ -81,12 +87,12 @@ def bare(tmp: Path, idle_s: float) -> tuple[float, dict[str, tuple[float, float]
     return elapsed, usage
 
 
-def argosy(data_dir: Path, idle_s: float) -> tuple[float, dict[str, tuple[float, float]]]:
+def argosy(data_dir: Path, idle_s: float, *extra: str) -> tuple[float, Usage]:
     base = free_port_base()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARGOSY_")}
     env |= {"ARGOSY_DATA_DIR": str(data_dir), "ARGOSY_PORT_BASE": str(base)}
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "argosy", "run"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "argosy", "run", *extra], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_all([f"http://127.0.0.1:{base + s.port_offset}/readyz" for s in SERVICES])
@@ -107,6 +113,10 @@ def argosy(data_dir: Path, idle_s: float) -> tuple[float, dict[str, tuple[float,
     return elapsed, usage
 
 
+def _total_pss(use: Usage) -> float:
+    return sum(pss for _, pss, _, _ in use.values())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--idle", type=float, default=60.0, help="seconds of idle sampling")
@@ -116,16 +126,22 @@ def main() -> None:
         base_s, base_use = bare(root, args.idle)
         first_s, _ = argosy(root / "var", 0)  # fresh data dir: migrations, secrets, streams
         warm_s, use = argosy(root / "var", args.idle)  # same data dir again
-    base_rss = sum(r for r, _ in base_use.values()) / len(base_use)
-    base_cpu = sum(c for _, c in base_use.values()) / len(base_use)
+        nofork_s, nofork_use = argosy(root / "var", args.idle, "--no-fork")
+    base_pss = _total_pss(base_use) / len(base_use)
+    base_cpu = sum(c for *_, c in base_use.values()) / len(base_use)
     print(f"baseline: 9 bare uvicorn+FastAPI processes ready in {base_s:.2f}s; "
-          f"RSS {base_rss:.0f} MiB each, idle CPU {base_cpu:.2f}%")
+          f"PSS {base_pss:.0f} MiB each, idle CPU {base_cpu:.2f}%")
     print(f"argosy run, fresh data dir: all nine /readyz green in {first_s:.2f}s "
           f"({first_s / base_s:.1f}x baseline)")
     print(f"argosy run, existing data dir: {warm_s:.2f}s ({warm_s / base_s:.1f}x baseline)")
-    print(f"{'process':<14}{'RSS MiB':>10}{'x base':>8}{'idle CPU %':>12}")
-    for name, (rss, cpu) in sorted(use.items()):
-        print(f"{name:<14}{rss:>10.0f}{rss / base_rss:>8.1f}{cpu:>12.2f}")
+    print(f"argosy run --no-fork, existing data dir: {nofork_s:.2f}s "
+          f"({nofork_s / base_s:.1f}x baseline)")
+    print(f"total PSS: baseline {_total_pss(base_use):.0f} MiB, argosy run "
+          f"{_total_pss(use):.0f} MiB, --no-fork {_total_pss(nofork_use):.0f} MiB")
+    print(f"{'process':<14}{'RSS MiB':>9}{'PSS MiB':>9}{'USS MiB':>9}{'PSS x base':>11}"
+          f"{'idle CPU %':>11}")
+    for name, (rss, pss, uss, cpu) in sorted(use.items()):
+        print(f"{name:<14}{rss:>9.0f}{pss:>9.0f}{uss:>9.0f}{pss / base_pss:>11.1f}{cpu:>11.2f}")
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ class OutboxRelay:
         *,
         metrics: Metrics | None = None,
         batch: int = 200,
-        idle_poll_s: float = 1.0,
+        idle_poll_s: float = 5.0,
         retention_s: float = 86400.0,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
@@ -101,7 +101,7 @@ class OutboxRelay:
                 if now - last_purge > 600:
                     await self.purge()
                     last_purge = now
-                if now - last_gauge > 5:
+                if now - last_gauge > 15:
                     await self.pending()
                     last_gauge = now
                 if sent < self._batch:
