@@ -34,6 +34,7 @@ import structlog
 
 from argosy.contracts import headers as h
 from argosy.contracts.topics import validate_pattern, validate_topic
+from argosy.platform.lifecycle import Connectable
 
 __all__ = ["Bus", "BusMetrics", "Envelope", "Handler", "Subscription"]
 
@@ -76,7 +77,7 @@ class Subscription(abc.ABC):
     async def stop(self) -> None: ...
 
 
-class Bus(abc.ABC):
+class Bus(Connectable):
     """Publish/subscribe with durable consumer groups; see the module docstring."""
 
     #: short name for logs, metrics and /readyz ("memory", "nats", "kafka")
@@ -85,16 +86,6 @@ class Bus(abc.ABC):
     def __init__(self, *, source: str = "", metrics: BusMetrics | None = None) -> None:
         self.source = source  # service name stamped on published messages
         self.metrics = metrics
-
-    @abc.abstractmethod
-    async def connect(self) -> None: ...
-
-    @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    @abc.abstractmethod
-    async def check(self) -> None:
-        """Raise `kernel.errors.Unavailable` when the transport cannot be used."""
 
     @abc.abstractmethod
     async def _publish(self, topic: str, data: bytes, headers: dict[str, str], msg_id: str) -> None:

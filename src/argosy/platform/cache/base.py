@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from argosy.kernel.errors import Invalid
+from argosy.platform.lifecycle import Connectable
 
 __all__ = ["MAX_KEY_LENGTH", "Cache", "TokenGrant"]
 
@@ -38,7 +39,7 @@ class TokenGrant:
     retry_after: float  # seconds until `cost` tokens will be available; 0.0 when allowed
 
 
-class Cache(abc.ABC):
+class Cache(Connectable):
     """Short-lived shared state: memoised reads, counters and rate limits."""
 
     #: short name for logs, metrics and /readyz ("memory", "redis")
@@ -46,16 +47,6 @@ class Cache(abc.ABC):
 
     def __init__(self, *, namespace: str) -> None:
         self.namespace = _normalise_namespace(namespace)
-
-    @abc.abstractmethod
-    async def connect(self) -> None: ...
-
-    @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    @abc.abstractmethod
-    async def check(self) -> None:
-        """Raise `kernel.errors.Unavailable(dependency="cache")` when the cache cannot be used."""
 
     # Implementations receive namespaced keys and validated arguments.
 

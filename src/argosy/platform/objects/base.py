@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from argosy.kernel.errors import NotFound
+from argosy.platform.lifecycle import Connectable
 from argosy.platform.objects._keys import (
     validate_content_type,
     validate_key,
@@ -48,7 +49,7 @@ class ObjectInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)  # empty in `list` results
 
 
-class ObjectStore(abc.ABC):
+class ObjectStore(Connectable):
     """Whole-object blob storage confined to one prefix; see the module docstring."""
 
     #: short name for logs, metrics and /readyz ("local", "s3")
@@ -56,16 +57,6 @@ class ObjectStore(abc.ABC):
 
     def __init__(self, *, prefix: str) -> None:
         self.prefix = validate_scope(prefix)
-
-    @abc.abstractmethod
-    async def connect(self) -> None: ...
-
-    @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    @abc.abstractmethod
-    async def check(self) -> None:
-        """Raise `kernel.errors.Unavailable(dependency="objects")` when unusable."""
 
     # Implementations receive validated keys, relative to `self.prefix`.
 

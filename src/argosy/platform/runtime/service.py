@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version as _dist_version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
@@ -28,17 +28,24 @@ from argosy.platform.clients.base import ServiceClient
 from argosy.platform.clients.config import HttpConfigSource
 from argosy.platform.db.engine import Database
 from argosy.platform.db.outbox import Outbox, OutboxRelay
+from argosy.platform.lifecycle import Connectable
 from argosy.platform.metrics import Metrics
 from argosy.platform.runtime.deps import Dependencies, Dependency
 from argosy.platform.runtime.live import ConfigNamespace, ConfigSource, LiveConfig, RuntimeSettings
 from argosy.platform.secrets import ensure_secret, read_secret
 from argosy.platform.settings import PlatformSettings, ServiceSettings
 
+if TYPE_CHECKING:  # the implementations are imported only when a service uses them
+    from argosy.platform.cache.base import Cache
+    from argosy.platform.objects.base import ObjectStore
+    from argosy.platform.tsdb.base import TimeSeriesDB
+
 __all__ = ["ServiceRuntime", "ServiceSpec", "platform_version"]
 
 log = structlog.get_logger("argosy.runtime")
 
 Task = Callable[[], Awaitable[None]]
+_C = TypeVar("_C", bound=Connectable)
 
 
 def platform_version() -> str:
@@ -97,16 +104,17 @@ class ServiceRuntime:
         self._tasks: list[tuple[str, Task, tuple[str, ...]]] = []
         self._running: list[asyncio.Task[None]] = []
         self.deps = Dependencies(self.name, self.metrics)
-        self.deps.add(Dependency("bus", self.bus.connect, self.bus.check, self.bus.close,
-                                 _redacted(platform.bus_url)))
+        self._depend("bus", self.bus, platform.bus_url)
         self.db: Database | None = None
         self.outbox: Outbox | None = None
         self.relay: OutboxRelay | None = None
         if "db" in spec.uses:
             self._add_db()
-        self.cache: Any = self._add_cache() if "cache" in spec.uses else None
-        self.tsdb: Any = self._add_tsdb() if "tsdb" in spec.uses else None
-        self.objects: Any = self._add_objects() if "objects" in spec.uses else None
+        self.cache: Cache | None = self._add_cache() if "cache" in spec.uses else None
+        self.tsdb: TimeSeriesDB | None = self._add_tsdb() if "tsdb" in spec.uses else None
+        self.objects: ObjectStore | None = (
+            self._add_objects() if "objects" in spec.uses else None
+        )
         self._clients: dict[str, ServiceClient] = {}
         source = config_source or HttpConfigSource(self.client("config"))
         level = spec.settings.log_level or platform.log_level
@@ -155,28 +163,24 @@ class ServiceRuntime:
         self.deps.add(Dependency("db", connect, db.check, db.close, _redacted(db.url)))
         self.background("outbox-relay", self.relay.run, needs=("db", "bus"))
 
-    def _add_cache(self) -> Any:
+    def _add_cache(self) -> Cache:
         from argosy.platform.cache import create_cache
 
         cache = create_cache(
             self.platform.cache_url, namespace=f"argosy:{self.instance}:{self.name}:"
         )
-        self.deps.add(Dependency("cache", cache.connect, cache.check, cache.close,
-                                 _redacted(self.platform.cache_url)))
-        return cache
+        return self._depend("cache", cache, self.platform.cache_url)
 
-    def _add_tsdb(self) -> Any:
+    def _add_tsdb(self) -> TimeSeriesDB:
         from argosy.platform.tsdb import create_tsdb
 
         tsdb = create_tsdb(
             self.platform.tsdb_url, database=self.name.replace("-", "_"),
             data_dir=self.data_dir / self.name,
         )
-        self.deps.add(Dependency("tsdb", tsdb.connect, tsdb.check, tsdb.close,
-                                 _redacted(self.platform.tsdb_url)))
-        return tsdb
+        return self._depend("tsdb", tsdb, self.platform.tsdb_url)
 
-    def _add_objects(self) -> Any:
+    def _add_objects(self) -> ObjectStore:
         from argosy.platform.objects import create_object_store
 
         secret = self.platform.s3_secret_access_key
@@ -185,9 +189,11 @@ class ServiceRuntime:
             access_key_id=self.platform.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
         )
-        self.deps.add(Dependency("objects", store.connect, store.check, store.close,
-                                 _redacted(self.platform.objects_url)))
-        return store
+        return self._depend("objects", store, self.platform.objects_url)
+
+    def _depend(self, name: str, client: _C, url: str) -> _C:
+        self.deps.add(Dependency(name, client.connect, client.check, client.close, _redacted(url)))
+        return client
 
     def client(self, service: str) -> ServiceClient:
         """A client for another service, calling as this service."""

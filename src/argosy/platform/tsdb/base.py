@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from argosy.kernel.errors import Invalid
+from argosy.platform.lifecycle import Connectable
 from argosy.platform.tsdb._sql import QueryError, TableRef, bind_params, validate_identifier
 from argosy.platform.tsdb._types import ChType, parse_type
 
@@ -49,7 +50,7 @@ class Column:
     type: ChType
 
 
-class TimeSeriesDB(abc.ABC):
+class TimeSeriesDB(Connectable):
     """ClickHouse-dialect store for one service's database; see the module docstring."""
 
     #: short name for logs, metrics and /readyz ("chdb", "clickhouse")
@@ -63,13 +64,6 @@ class TimeSeriesDB(abc.ABC):
     @abc.abstractmethod
     async def connect(self) -> None:
         """Open the connection and create `self.database` if it is missing."""
-
-    @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    @abc.abstractmethod
-    async def check(self) -> None:
-        """Raise `kernel.errors.Unavailable` when the store cannot be used."""
 
     @abc.abstractmethod
     async def _execute(self, sql: str, params: dict[str, str]) -> None: ...
