@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.platform import PlatformProcess
+from tests.support.platform import PlatformProcess, free_port_base
 from tests.support.servers import NATS_URL, POSTGRES_URL, require_server
 
 pytestmark = pytest.mark.e2e
@@ -170,3 +170,30 @@ async def _drop_schemas(prefix: str) -> None:
             await conn.execute(f'DROP SCHEMA "{name}" CASCADE')
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "reason"),
+    [
+        ("ARGOSY_CONFIG_MASTER_KEY_FILE", "/nonexistent/config.key", "cannot read"),
+        ("ARGOSY_INTERNAL_SECRET_FILE", "/nonexistent/internal.key", "cannot read"),
+    ],
+)
+def test_a_bad_secret_file_stops_serve_and_run_instead_of_crash_looping(
+    tmp_path: Path, setting: str, value: str, reason: str
+) -> None:
+    env = {"PATH": "/usr/bin:/bin", "ARGOSY_DATA_DIR": str(tmp_path / "var"), setting: value,
+           "ARGOSY_PORT_BASE": str(free_port_base())}
+    serve = subprocess.run([sys.executable, "-m", "argosy", "serve", "config"], env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert serve.returncode == 2
+    assert serve.stderr.strip() == (
+        f"argosy: invalid setting {setting}: {reason} {value}: No such file or directory")
+    run = subprocess.run([sys.executable, "-m", "argosy", "run", "--services", "config"],
+                         env=env, capture_output=True, text=True, timeout=90)
+    assert run.returncode == 2
+    out = run.stdout + run.stderr
+    assert f"[config] argosy: invalid setting {setting}:" in out
+    assert "stopping the platform" in out
+    assert "restart #" not in out
+    assert "Traceback" not in out

@@ -9,6 +9,8 @@ import os
 import secrets as _random
 from pathlib import Path
 
+from argosy.kernel.errors import ConfigurationError
+
 __all__ = ["ensure_secret", "read_secret"]
 
 
@@ -34,9 +36,19 @@ def ensure_secret(path: Path, nbytes: int = 32) -> bytes:
     return read_secret(path)
 
 
-def read_secret(path: Path) -> bytes:
-    text = path.read_text().strip()
+def read_secret(path: Path, *, setting: str | None = None, nbytes: int | None = None) -> bytes:
+    """The hex secret in `path`. With `setting`, a missing or malformed file is reported as
+    a ConfigurationError naming that setting (one line at start-up, not a traceback)."""
     try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise ValueError(f"secret file {path} is not hex") from None
+        secret = bytes.fromhex(path.read_text().strip())
+        if nbytes is not None and len(secret) != nbytes:
+            raise ValueError(f"secret file {path} holds {len(secret)} bytes, not {nbytes}")
+    except (OSError, ValueError) as exc:
+        if setting is None:
+            raise
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        detail = f"cannot read {path}: {reason}" if isinstance(exc, OSError) else str(exc)
+        if "non-hexadecimal" in detail:
+            detail = f"secret file {path} is not hex"
+        raise ConfigurationError(setting, detail) from None
+    return secret

@@ -18,7 +18,8 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from argosy.platform.runtime.launchers import die_with_parent
+from argosy.kernel.errors import ConfigurationError
+from argosy.platform.runtime.launchers import CONFIGURATION_EXIT_CODE, die_with_parent
 
 __all__ = ["serve_forks"]
 
@@ -109,6 +110,9 @@ def _child(
             setproctitle.setproctitle(f"argosy serve {name}")
         sys.argv = ["argosy", "serve", name]
         code = run_child(name)
+    except ConfigurationError as exc:  # the same one line and exit code as `argosy serve`
+        print(f"argosy: invalid setting {exc.message}", file=sys.stderr)
+        code = CONFIGURATION_EXIT_CODE
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:

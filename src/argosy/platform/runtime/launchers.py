@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 __all__ = [
+    "CONFIGURATION_EXIT_CODE",
     "ForkLauncher",
     "Launched",
     "Launcher",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 _PR_SET_PDEATHSIG = 1
+#: a service that exits with this code stopped on a setting: restarting cannot help
+CONFIGURATION_EXIT_CODE = 2
 
 
 def die_with_parent() -> None:

@@ -22,6 +22,7 @@ import structlog
 from fastapi import FastAPI
 
 from argosy.contracts.services import service_info
+from argosy.kernel.errors import ConfigurationError
 from argosy.platform.auth.internal import InternalAuth, Principal
 from argosy.platform.bus.factory import create_bus
 from argosy.platform.clients.base import ServiceClient
@@ -128,9 +129,15 @@ class ServiceRuntime:
 
     # -- construction ----------------------------------------------------------------
     def _internal_secret(self) -> bytes:
-        if self.platform.internal_secret_file is not None:
-            return read_secret(self.platform.internal_secret_file)
-        return ensure_secret(self.data_dir / "secrets" / "internal.key")
+        path = self.platform.internal_secret_file
+        if path is None:
+            return ensure_secret(self.data_dir / "secrets" / "internal.key")
+        secret = read_secret(path, setting="ARGOSY_INTERNAL_SECRET_FILE")
+        if len(secret) < 32:
+            raise ConfigurationError(
+                "ARGOSY_INTERNAL_SECRET_FILE", f"{path} must hold at least 32 bytes (64 hex digits)"
+            )
+        return secret
 
     def instance_id(self) -> str:
         """A stable id of this platform's data dir: keeps shared servers' state apart."""

@@ -25,7 +25,7 @@ from typing import IO, Any
 import httpx
 import orjson
 
-from argosy.platform.runtime.launchers import Launched, Launcher
+from argosy.platform.runtime.launchers import CONFIGURATION_EXIT_CODE, Launched, Launcher
 from argosy.platform.runtime.nats_server import EmbeddedNats
 
 __all__ = ["ChildSpec", "Supervisor", "python_argv"]
@@ -67,6 +67,7 @@ class Supervisor:
         self._stopping = asyncio.Event()
         self._lock_file: IO[str] | None = None
         self.ready_after_s: float | None = None
+        self.exit_code = 0
 
     def _lock(self) -> None:
         path = self._data_dir / "run.lock"
@@ -106,13 +107,19 @@ class Supervisor:
             if self._nats is not None:
                 await self._nats.stop()
             self._say("stopped")
-        return 0
+        return self.exit_code
 
     async def _keep_alive(self, child: _Child) -> None:
         backoff = 1.0
         while not self._stopping.is_set():
             code = await self._run_once(child)
             if self._stopping.is_set():
+                return
+            if code == CONFIGURATION_EXIT_CODE:
+                self._say(f"[{child.spec.name}] stopped on a configuration error (above); "
+                          "stopping the platform")
+                self.exit_code = CONFIGURATION_EXIT_CODE
+                self._stopping.set()
                 return
             if time.monotonic() - child.started > _STABLE_S:
                 backoff = 1.0

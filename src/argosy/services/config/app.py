@@ -82,7 +82,8 @@ def create_app(platform: PlatformSettings | None = None) -> FastAPI:
     assert rt.db is not None
     assert rt.outbox is not None
     key = (
-        read_secret(settings.master_key_file) if settings.master_key_file
+        read_secret(settings.master_key_file, setting="ARGOSY_CONFIG_MASTER_KEY_FILE", nbytes=32)
+        if settings.master_key_file
         else ensure_secret(rt.data_dir / "secrets" / "config-master.key")
     )
     svc = ConfigService(
