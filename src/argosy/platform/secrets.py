@@ -40,15 +40,19 @@ def read_secret(path: Path, *, setting: str | None = None, nbytes: int | None = 
     """The hex secret in `path`. With `setting`, a missing or malformed file is reported as
     a ConfigurationError naming that setting (one line at start-up, not a traceback)."""
     try:
-        secret = bytes.fromhex(path.read_text().strip())
-        if nbytes is not None and len(secret) != nbytes:
-            raise ValueError(f"secret file {path} holds {len(secret)} bytes, not {nbytes}")
-    except (OSError, ValueError) as exc:
+        text = path.read_text().strip()
+    except OSError as exc:
         if setting is None:
             raise
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        detail = f"cannot read {path}: {reason}" if isinstance(exc, OSError) else str(exc)
-        if "non-hexadecimal" in detail:
-            detail = f"secret file {path} is not hex"
-        raise ConfigurationError(setting, detail) from None
-    return secret
+        raise ConfigurationError(setting, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        secret = bytes.fromhex(text)
+    except ValueError:
+        problem = f"secret file {path} is not hex"
+    else:
+        if nbytes is None or len(secret) == nbytes:
+            return secret
+        problem = f"secret file {path} holds {len(secret)} bytes, not {nbytes}"
+    if setting is None:
+        raise ValueError(problem)
+    raise ConfigurationError(setting, problem)
