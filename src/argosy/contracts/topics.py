@@ -11,8 +11,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "STREAMS",
+    "USERS_EVENTS",
     "StreamSpec",
     "config_changed",
+    "market",
+    "market_alarm",
+    "market_bar",
     "stream_for",
     "topic_matches",
     "validate_pattern",
@@ -44,6 +48,45 @@ _BY_ROOT = {s.root: s for s in STREAMS}
 def config_changed(service: str) -> str:
     """Published by the config service after a document of `service` changed."""
     return f"config.changed.{service}"
+
+
+#: users service events (payloads in contracts/v1/ of the users service)
+USERS_EVENTS = {
+    "email_verification": "users.email.verification_requested",
+    "password_reset": "users.password.reset_requested",
+    "new_device_login": "users.login.new_device",
+    "kyc_changed": "users.kyc.changed",
+    "session_revoked": "users.session.revoked",
+    "api_key_revoked": "users.api_key.revoked",
+    "roles_changed": "users.roles.changed",
+    "account_created": "users.account.created",
+}
+
+
+def _instrument_tokens(instrument_id: str) -> tuple[str, str]:
+    """`BTC-USDT-PERP.binance` → ("binance", "BTC-USDT-PERP"): dots cannot be in a token."""
+    symbol, _, venue = instrument_id.rpartition(".")
+    if not symbol or not venue:
+        raise ValueError(f"not a canonical instrument id: {instrument_id!r}")
+    return venue, symbol
+
+
+def market(kind: str, instrument_id: str) -> str:
+    """`md.trade.binance.BTC-USDT`, `md.book...`, `md.ticker...` for one instrument."""
+    if kind not in ("trade", "book", "ticker"):
+        raise ValueError(f"unknown market data kind {kind!r}")
+    venue, symbol = _instrument_tokens(instrument_id)
+    return f"md.{kind}.{venue}.{symbol}"
+
+
+def market_bar(interval: str, instrument_id: str) -> str:
+    venue, symbol = _instrument_tokens(instrument_id)
+    return f"md.bar.{interval}.{venue}.{symbol}"
+
+
+def market_alarm(venue: str) -> str:
+    """Stale feed, sequence gap, crossed book... on one venue's connection."""
+    return f"md.alarm.{venue}"
 
 
 def stream_for(topic: str) -> StreamSpec:
