@@ -107,3 +107,12 @@ def rollback(service: str, namespace: str, version: int, comment: str | None = N
     out = _call("POST", f"/documents/{service}/{namespace}/rollback",
                 {"version": version, "comment": comment})
     console.print(f"{service}/{namespace} restored to v{version} as v{out['version']}")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Retire the master key that encrypts config secrets and re-encrypt every one of them."""
+    out = _call("POST", "/admin/keys/rotate")
+    moved = sum(out["values_by_old_kid"].values())
+    console.print(f"master key {out['old_kid']} retired; now {out['current']}; "
+                  f"{moved} secrets in {out['versions']} versions re-encrypted", markup=False)

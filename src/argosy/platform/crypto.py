@@ -33,6 +33,18 @@ class SecretBox:
         self._keys = {self.kid: AESGCM(key)} | {self.key_id(k): AESGCM(k) for k in old_keys}
 
     @staticmethod
+    def kid_of(token: str) -> str:
+        """The id of the key that made `token` (so callers can find what to re-encrypt)."""
+        parts = token.split(":", 2)
+        if len(parts) != 3 or parts[0] != _PREFIX:
+            raise DecryptionError("malformed ciphertext")
+        return parts[1]
+
+    @property
+    def kids(self) -> frozenset[str]:
+        return frozenset(self._keys)
+
+    @staticmethod
     def key_id(key: bytes) -> str:
         return hashlib.sha256(b"argosy-kid:" + key).hexdigest()[:8]
 

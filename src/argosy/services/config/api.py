@@ -18,6 +18,7 @@ from argosy.contracts.v1.config import (
     SchemaRegistration,
 )
 from argosy.platform.auth.internal import Principal
+from argosy.services.config.rotation import KeyRotation
 from argosy.services.config.service import ConfigService
 
 __all__ = ["router"]
@@ -34,7 +35,9 @@ Service = Annotated[str, Path(description="Owning service, e.g. `risk`.")]
 Namespace = Annotated[str, Path(description="Namespace, e.g. `limits` or `params/grid-1`.")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
-def router(svc: ConfigService, identity: Callable[[Request], Awaitable[Principal]]) -> APIRouter:
+def router(
+    svc: ConfigService, keys: KeyRotation, identity: Callable[[Request], Awaitable[Principal]]
+) -> APIRouter:
     r = APIRouter(prefix="/api/v1/config", tags=["config"], responses=_ERRORS)
     Who = Annotated[Principal, Depends(identity)]  # noqa: N806  (a type alias)
 
@@ -115,5 +118,19 @@ def router(svc: ConfigService, identity: Callable[[Request], Awaitable[Principal
         )
         nxt = items[-1].id if len(items) == limit else None
         return {"items": items, "next_before": nxt}
+
+    @r.get("/admin/keys", summary="Master keys and how many stored secrets each protects")
+    async def key_status(p: Who) -> dict[str, Any]:
+        return await keys.status(p)
+
+    @r.post("/admin/keys/rotate",
+            summary="Retire the master key, make a new one, re-encrypt every secret")
+    async def rotate_key(p: Who) -> dict[str, Any]:
+        return await keys.rotate(p)
+
+    @r.post("/admin/keys/reencrypt",
+            summary="Re-read the key files and move every secret to the current key")
+    async def reencrypt(p: Who) -> dict[str, Any]:
+        return await keys.reencrypt(p)
 
     return r

@@ -9,15 +9,15 @@ from fastapi import FastAPI
 
 from argosy.contracts.v1.config import DocumentOut, DocumentRef, SchemaRegistration
 from argosy.kernel.errors import NotFound
-from argosy.platform.crypto import SecretBox
 from argosy.platform.http.identity import identity_dependency
 from argosy.platform.runtime.app import create_service_app
 from argosy.platform.runtime.service import ServiceRuntime, ServiceSpec
-from argosy.platform.secrets import ensure_secret, read_secret
 from argosy.platform.settings import PlatformSettings, load_settings
 from argosy.services.config import api
 from argosy.services.config.codec import SecretCodec
 from argosy.services.config.events import ConfigEvents
+from argosy.services.config.keyring import KeyRing
+from argosy.services.config.rotation import KeyRotation
 from argosy.services.config.service import ConfigService
 from argosy.services.config.settings import ConfigServiceSettings
 from argosy.services.config.store import ConfigStore
@@ -81,14 +81,16 @@ def create_app(platform: PlatformSettings | None = None) -> FastAPI:
     )
     assert rt.db is not None
     assert rt.outbox is not None
-    key = (
-        read_secret(settings.master_key_file, setting="ARGOSY_CONFIG_MASTER_KEY_FILE", nbytes=32)
+    keyring = (
+        KeyRing(settings.master_key_file, old_files=settings.old_key_files, managed=True)
         if settings.master_key_file
-        else ensure_secret(rt.data_dir / "secrets" / "config-master.key")
+        else KeyRing.in_data_dir(rt.data_dir / "secrets")
     )
+    store, codec = ConfigStore(), SecretCodec(keyring.box())
     svc = ConfigService(
-        rt.db, ConfigStore(), SecretCodec(SecretBox(key)), ConfigEvents(rt.outbox),
+        rt.db, store, codec, ConfigEvents(rt.outbox),
         max_document_bytes=settings.max_document_bytes,
     )
+    keys = KeyRotation(rt.db, store, codec, keyring)
     source.target = _LocalSource(rt, svc)
-    return create_service_app(rt, [api.router(svc, identity_dependency(rt.auth))])
+    return create_service_app(rt, [api.router(svc, keys, identity_dependency(rt.auth))])

@@ -18,4 +18,7 @@ class ConfigServiceSettings(ServiceSettings):
     master_key_file: Path | None = Field(
         None, description="32-byte hex key encrypting secrets (default: generated in data dir)."
     )
+    old_key_files: tuple[Path, ...] = Field(
+        (), description="Retired master keys still needed to decrypt (JSON list of paths)."
+    )
     max_document_bytes: int = Field(262_144, ge=1024, le=16_777_216)

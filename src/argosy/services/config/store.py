@@ -73,5 +73,18 @@ class ConfigStore:
             q = q.where(AuditRow.id < before)
         return (await s.scalars(q.order_by(AuditRow.id.desc()).limit(limit))).all()
 
+    async def all_versions(
+        self, s: AsyncSession, *, for_update: bool = False
+    ) -> list[tuple[str, str, VersionRow]]:
+        """Every stored version with its document's service and namespace."""
+        q = (
+            select(DocumentRow.service, DocumentRow.namespace, VersionRow)
+            .join(VersionRow, VersionRow.document_id == DocumentRow.id)
+            .order_by(VersionRow.id)
+        )
+        if for_update:
+            q = q.with_for_update(of=VersionRow)
+        return [(svc, ns, row) for svc, ns, row in (await s.execute(q)).all()]
+
     def add(self, s: AsyncSession, *rows: Any) -> None:
         s.add_all(rows)
