@@ -147,6 +147,9 @@ async def test_openapi_lists_every_config_route_with_its_errors(cfg: ConfigHarne
         ("put", f"{BASE}/documents/{{service}}/{{namespace}}"),
         ("delete", f"{BASE}/documents/{{service}}/{{namespace}}"),
         ("get", f"{BASE}/audit"),
+        ("get", f"{BASE}/admin/keys"),
+        ("post", f"{BASE}/admin/keys/rotate"),
+        ("post", f"{BASE}/admin/keys/reencrypt"),
     }
     found = {(m, p) for p, ops in paths.items() if p.startswith(BASE) for m in ops}
     assert found == expected
