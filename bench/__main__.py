@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.platform_start", "bench.bus_latency")
+BENCHMARKS = ("bench.platform_start", "bench.bus_latency", "bench.users_login")
 
 
 def main() -> int:

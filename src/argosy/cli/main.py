@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from argosy.cli import config_cmd, runner
+from argosy.cli import config_cmd, runner, users_cmd
 from argosy.kernel.errors import ConfigurationError
 
 __all__ = ["app", "main"]
@@ -19,6 +19,7 @@ app.command("run")(runner.run)
 app.command("serve")(runner.serve)
 app.command("token")(config_cmd.token)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(users_cmd.app, name="users")
 
 
 

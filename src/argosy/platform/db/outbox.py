@@ -91,6 +91,8 @@ class OutboxRelay:
         last_purge = last_gauge = 0.0
         while True:
             try:
+                # clear before reading, so a commit that lands during the batch wakes us again
+                self._wake.clear()
                 sent = await self.publish_batch()
                 if self._stalled:  # the bus refused a row: back off, not the idle poll
                     await asyncio.sleep(backoff)
@@ -105,7 +107,6 @@ class OutboxRelay:
                     await self.pending()
                     last_gauge = now
                 if sent < self._batch:
-                    self._wake.clear()
                     # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
                     # that races with the wake-up, and shutdown would hang.
                     with contextlib.suppress(TimeoutError):
