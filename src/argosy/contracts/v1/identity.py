@@ -35,8 +35,8 @@ __all__ = [
     "sign_request",
 ]
 
-ISSUER = "argosy-users"
-ACCESS_AUDIENCE = "argosy"
+ISSUER: Literal["argosy-users"] = "argosy-users"
+ACCESS_AUDIENCE: Literal["argosy"] = "argosy"
 
 API_KEY_HEADER = "x-argosy-key"
 API_TIMESTAMP_HEADER = "x-argosy-timestamp"  # milliseconds since the epoch, UTC
