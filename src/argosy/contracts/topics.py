@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "ANALYTICS_REPORT_READY",
+    "STRATEGY_DEPLOYMENT_STOPPED",
     "STREAMS",
     "USERS_EVENTS",
     "StreamSpec",
@@ -17,8 +19,11 @@ __all__ = [
     "market",
     "market_alarm",
     "market_bar",
+    "notification_inapp",
+    "risk_alert",
     "stream_for",
     "topic_matches",
+    "trading",
     "validate_pattern",
     "validate_topic",
 ]
@@ -82,6 +87,29 @@ def market(kind: str, instrument_id: str) -> str:
 def market_bar(interval: str, instrument_id: str) -> str:
     venue, symbol = _instrument_tokens(instrument_id)
     return f"md.bar.{interval}.{venue}.{symbol}"
+
+
+def trading(kind: str, account_id: str) -> str:
+    """`trading.order.<account>`, `trading.fill.<account>`, `trading.position.<account>`."""
+    if kind not in ("order", "fill", "position", "balance"):
+        raise ValueError(f"unknown trading event kind {kind!r}")
+    return f"trading.{kind}.{account_id}"
+
+
+def risk_alert(severity: str) -> str:
+    """`risk.alert.info|warning|critical` (kill switches are critical alerts)."""
+    if severity not in ("info", "warning", "critical"):
+        raise ValueError(f"unknown severity {severity!r}")
+    return f"risk.alert.{severity}"
+
+
+STRATEGY_DEPLOYMENT_STOPPED = "strategy.deployment.stopped"
+ANALYTICS_REPORT_READY = "analytics.report.ready"
+
+
+def notification_inapp(user_id: str) -> str:
+    """A user's private in-app stream; the gateway forwards it on `/ws`."""
+    return f"notification.inapp.{user_id}"
 
 
 def market_alarm(venue: str) -> str:

@@ -1,0 +1,93 @@
+"""Payloads of the events other services react to: trading, risk, strategy, analytics.
+
+Every event names its organisation and user, so consumers (notifications, the gateway's
+private streams) route it without asking the publisher. Decimals travel as strings.
+The owning issues (#6 trading, #7 strategy, #8 risk) may add fields, never remove them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "DeploymentStopped",
+    "FillEvent",
+    "OrderEvent",
+    "ReportReady",
+    "RiskAlert",
+    "Severity",
+]
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    org: str
+    user_id: str
+    at_ms: int
+
+
+class OrderEvent(_Event):
+    """`trading.order.<account>`: every state transition of an order."""
+
+    account_id: str
+    order_id: str
+    client_order_id: str | None = None
+    instrument: str
+    side: Literal["buy", "sell"]
+    type: str
+    status: str  # new, submitted, accepted, partially_filled, filled, cancelled, rejected...
+    quantity: str
+    price: str | None = None
+    filled_quantity: str = "0"
+    average_price: str | None = None
+    reason: str | None = None  # why it was rejected or cancelled
+
+
+class FillEvent(_Event):
+    """`trading.fill.<account>`: one execution."""
+
+    account_id: str
+    order_id: str
+    fill_id: str
+    instrument: str
+    side: Literal["buy", "sell"]
+    price: str
+    quantity: str
+    fee: str
+    fee_asset: str
+    liquidity: Literal["maker", "taker"]
+
+
+class RiskAlert(_Event):
+    """`risk.alert.<severity>`: a breach, an automatic action or a kill switch."""
+
+    alert_id: str
+    severity: Severity
+    kind: str  # e.g. daily_loss_limit, max_drawdown, kill_switch, stop_triggered
+    message: str
+    account_id: str | None = None
+    scope: str = "account"  # account, user, organisation, global
+
+
+class DeploymentStopped(_Event):
+    """`strategy.deployment.stopped`: a live strategy stopped, on request or on an error."""
+
+    deployment_id: str
+    strategy: str
+    account_id: str | None = None
+    reason: Literal["requested", "error", "risk"]
+    error: str | None = None
+
+
+class ReportReady(_Event):
+    """`analytics.report.ready`: a report was stored in the object store."""
+
+    report_id: str
+    kind: str
+    title: str
+    object_key: str
