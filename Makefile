@@ -24,7 +24,7 @@ test: lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy src/argosy/kernel src/argosy/platform
+	$(VENV)/bin/mypy src/argosy/kernel src/argosy/platform src/argosy/venues
 
 unit integration e2e: $(STAMP)
 	$(VENV)/bin/pytest tests/$@ -q; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("bench.platform_start", "bench.bus_latency", "bench.users_login")
+BENCHMARKS = ("bench.platform_start", "bench.bus_latency", "bench.users_login",
+              "bench.market_book")
 
 
 def main() -> int:

@@ -230,14 +230,18 @@ async def ws_phase(name: str, pid: int, url: Callable[[int], str],
         connect_s = time.perf_counter() - started
         await asyncio.sleep(3)  # let every connection see its first messages
         load.received, load.latencies = 0, []
+        me = psutil.Process()
         proc.cpu_percent()
+        me.cpu_percent()
         await asyncio.sleep(hold_s)
-        rate, cpu = load.received / hold_s, proc.cpu_percent()
+        rate, cpu, client_cpu = load.received / hold_s, proc.cpu_percent(), me.cpu_percent()
         rss = proc.memory_info().rss
         lat = list(load.latencies)
         await load.close()
     if publisher:
         publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher
     row = {"connected": load.connected, "failed": load.failed, "connect_s": connect_s,
            "msgs_per_s": rate, "p50_ms": quantile(lat, 0.5), "p99_ms": quantile(lat, 0.99),
            "rss_mib": rss / 2**20, "rss_per_conn_kib": (rss - rss_before) / max(1, n) / 1024,
@@ -245,7 +249,7 @@ async def ws_phase(name: str, pid: int, url: Callable[[int], str],
     print(f"  {name:8} {load.connected:>6} held ({load.failed} failed, {connect_s:.1f} s to "
           f"connect), {rate:,.0f} msg/s, p50 {row['p50_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms, "
           f"RSS {row['rss_mib']:.0f} MiB ({row['rss_per_conn_kib']:.1f} KiB/conn), "
-          f"CPU {cpu:.0f} %", flush=True)
+          f"CPU {cpu:.0f} % (client process {client_cpu:.0f} %)", flush=True)
     return row
 
 
@@ -325,10 +329,13 @@ async def ws_compare(args: argparse.Namespace, svc: Services, key: SigningKey) -
     await bus.connect()
 
     async def publish() -> None:
-        while True:  # each channel once a second, spread over the second
-            for topic in topics:
-                await bus.publish_json(topic, {"ts": time.time_ns(), "px": "100.5"})
-                await asyncio.sleep(1.0 / channels)
+        """Each channel once a second, spread evenly over the second (absolute schedule,
+        so the publisher's own time does not slow the rate)."""
+        start, k = time.perf_counter(), 0
+        while True:
+            await bus.publish_json(topics[k % channels], {"ts": time.time_ns(), "px": "100.5"})
+            k += 1
+            await asyncio.sleep(max(0.0, start + k / channels - time.perf_counter()))
 
     gw_ws = svc.gateway.replace("http", "ws")
     gw = await ws_phase(

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from argosy.cli import config_cmd, runner, users_cmd
+from argosy.cli import config_cmd, replay_cmd, runner, users_cmd
 from argosy.kernel.errors import ConfigurationError
 
 __all__ = ["app", "main"]
@@ -18,6 +18,7 @@ app = typer.Typer(
 app.command("run")(runner.run)
 app.command("serve")(runner.serve)
 app.command("token")(config_cmd.token)
+app.command("replay")(replay_cmd.replay)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(users_cmd.app, name="users")
 
