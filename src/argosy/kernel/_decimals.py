@@ -73,12 +73,13 @@ def to_decimal(value: object, field: str = "value") -> Decimal:
         )
     if not number.is_finite():
         raise Invalid(f"{field} must be finite, got {number}", field=field)
-    if len(number.as_tuple().digits) > PRECISION:
+    parts = number.as_tuple()  # once: it is the costly part of this hot path
+    if len(parts.digits) > PRECISION:
         shorter = number.normalize(MONEY_CONTEXT)  # only trailing zeros may be dropped
         if shorter != number:
             raise Invalid(f"{field} has more than {PRECISION} significant digits", field=field)
-        number = shorter
-    exponent = number.as_tuple().exponent
+        number, parts = shorter, shorter.as_tuple()
+    exponent = parts.exponent
     assert isinstance(exponent, int)  # finite numbers have an int exponent
     if exponent < -PRECISION or number.adjusted() >= PRECISION:
         raise Invalid(f"{field} is out of range: {value!s:.40}", field=field)
