@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 BENCHMARKS = ("bench.platform_start", "bench.bus_latency", "bench.users_login",
-              "bench.market_book")
+              "bench.market_book", "bench.gateway_overhead")
 
 
 def main() -> int:

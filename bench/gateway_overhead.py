@@ -17,6 +17,7 @@ gateway_upstream.py) standing for the users service (JWKS) and trading (GET
    messages/s, delivery latency, RSS and CPU of the serving process.
 
     .venv/bin/python -m bench.gateway_overhead [--ws 10000] [--rate 200 --count 2000]
+                                               [--log-level warning]
 """
 
 from __future__ import annotations
@@ -219,12 +220,14 @@ class WsLoad:
 
 async def ws_phase(name: str, pid: int, url: Callable[[int], str],
                    hello: Callable[[int], list[str]], n: int, hold_s: float,
-                   publish: Callable[[], Awaitable[None]] | None) -> dict[str, float]:
+                   publish: Callable[[asyncio.Event], Awaitable[None]] | None
+                   ) -> dict[str, float]:
     proc = psutil.Process(pid)
     rss_before = proc.memory_info().rss
     load = WsLoad(n)
     started = time.perf_counter()
-    publisher = asyncio.create_task(publish()) if publish else None
+    stop = asyncio.Event()
+    publisher = asyncio.create_task(publish(stop)) if publish else None
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         await load.open(http, url, hello)
         connect_s = time.perf_counter() - started
@@ -238,10 +241,9 @@ async def ws_phase(name: str, pid: int, url: Callable[[int], str],
         rss = proc.memory_info().rss
         lat = list(load.latencies)
         await load.close()
-    if publisher:
-        publisher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await publisher
+    if publisher:  # a stop flag, not cancel(): a JetStream publish can swallow a cancel
+        stop.set()
+        await asyncio.wait_for(publisher, 10)
     row = {"connected": load.connected, "failed": load.failed, "connect_s": connect_s,
            "msgs_per_s": rate, "p50_ms": quantile(lat, 0.5), "p99_ms": quantile(lat, 0.99),
            "rss_mib": rss / 2**20, "rss_per_conn_kib": (rss - rss_before) / max(1, n) / 1024,
@@ -256,7 +258,7 @@ async def ws_phase(name: str, pid: int, url: Callable[[int], str],
 class Services:
     """The processes under test, started before the event loop (plain Popen)."""
 
-    def __init__(self, tmp: Path, nats_url: str, key: SigningKey) -> None:
+    def __init__(self, tmp: Path, nats_url: str, key: SigningKey, log_level: str) -> None:
         up_port, gw_port, cfg_port = free_port(), free_port(), free_port()
         self.tmp, self.nats_url = tmp, nats_url
         self.upstream = f"http://127.0.0.1:{up_port}"
@@ -264,6 +266,7 @@ class Services:
         self.config = f"http://127.0.0.1:{cfg_port}"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("ARGOSY_")},
                "ARGOSY_DATA_DIR": str(tmp / "var"), "ARGOSY_BUS_URL": nats_url,
+               "ARGOSY_LOG_LEVEL": log_level,
                "ARGOSY_SERVICE_URLS": json.dumps({"users": self.upstream,
                                                   "trading": self.upstream,
                                                   "config": self.config}),
@@ -328,11 +331,11 @@ async def ws_compare(args: argparse.Namespace, svc: Services, key: SigningKey) -
     bus = NatsBus(svc.nats_url, source="bench")
     await bus.connect()
 
-    async def publish() -> None:
+    async def publish(stop: asyncio.Event) -> None:
         """Each channel once a second, spread evenly over the second (absolute schedule,
         so the publisher's own time does not slow the rate)."""
         start, k = time.perf_counter(), 0
-        while True:
+        while not stop.is_set():
             await bus.publish_json(topics[k % channels], {"ts": time.time_ns(), "px": "100.5"})
             k += 1
             await asyncio.sleep(max(0.0, start + k / channels - time.perf_counter()))
@@ -359,6 +362,8 @@ def main() -> int:
     parser.add_argument("--ws", type=int, default=10_000)
     parser.add_argument("--channels", type=int, default=100)
     parser.add_argument("--hold", type=float, default=20.0)
+    parser.add_argument("--log-level", default="info",
+                        help="the services' ARGOSY_LOG_LEVEL (info logs every request)")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -368,7 +373,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         nats_url = stack.enter_context(run_nats_server(Path(tmp) / "nats"))
         key = SigningKey()
-        svc = Services(Path(tmp), nats_url, key)
+        svc = Services(Path(tmp), nats_url, key, args.log_level)
         try:
             uvloop.run(run(args, svc, key))
         finally:

@@ -46,10 +46,12 @@ def serve_service(service: str) -> int:
     module = importlib.import_module(f"argosy.services.{info.package}.app")
     app = module.create_app(platform)
     port = app.state.runtime.spec.settings.port or platform.port_of(info.name)
+    # a service may add uvicorn options (the gateway: TLS 1.3 only, connection limits)
+    options = getattr(module, "uvicorn_options", None)
     config = uvicorn.Config(
         app, host=platform.host, port=port, log_config=None, access_log=False,
         lifespan="on", loop="uvloop", http="httptools", server_header=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=10, **(options(app) if options else {}),
     )
     uvicorn.Server(config).run()
     return 0

@@ -6,6 +6,7 @@ switch, and `set_level` changes it at runtime (the config service pushes it live
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -33,17 +34,33 @@ _INLINE = re.compile(
     """
 )
 MASK = "***"
-_PLAIN_KEYS = frozenset({"event", "level", "timestamp", "logger", "logger_name"})
+_PLAIN_KEYS = frozenset({"event"})  # text of the message: scanned, but never masked whole
+_SCALARS = (int, float, bool, type(None))
+# Values the platform itself produces and that never hold a credential: not scanned, which
+# matters on the per-request log line (redaction was a third of the gateway's CPU).
+_SAFE_KEYS = frozenset({
+    "request_id", "correlation_id", "method", "route", "status", "duration_ms", "service",
+    "upstream", "instance", "upstream_ms", "attempts", "msg_id", "topic", "dependency",
+    "delivery", "group", "version", "namespace", "level", "timestamp", "logger", "logger_name",
+})
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_key(key: str) -> bool:
+    return _SECRET_KEY.search(key) is not None
 
 
 def _mask_text(text: str) -> str:
+    # Every pattern needs a space, ':' or '='; most log values have none of them.
+    if " " not in text and ":" not in text and "=" not in text:
+        return text
     text = _BEARER.sub(r"\1 " + MASK, text)
     text = _URL_PASSWORD.sub(r"\1:" + MASK + "@", text)
     return _INLINE.sub(r"\1" + MASK, text)
 
 
 def _mask(key: str, value: Any, depth: int = 0) -> Any:
-    if _SECRET_KEY.search(key) and value not in (None, "", False):
+    if _secret_key(key) and value not in (None, "", False):
         return MASK
     if isinstance(value, str):
         return _mask_text(value)
@@ -60,6 +77,13 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
     """Mask values whose key names a secret (at any depth), and credentials inside strings:
     bearer/basic tokens, URL passwords and `password=...` pairs (the message included)."""
     for key, value in list(event.items()):
+        scalar = isinstance(value, _SCALARS)
+        if key in _SAFE_KEYS and (scalar or isinstance(value, str)):
+            continue
+        if scalar:
+            if _secret_key(key) and value not in (None, False):
+                event[key] = MASK
+            continue
         if key in _PLAIN_KEYS:
             if isinstance(value, str):
                 event[key] = _mask_text(value)

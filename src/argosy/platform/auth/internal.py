@@ -27,6 +27,7 @@ class Principal:
     subject: str  # "service:risk", "operator:alice", "user:<id>"
     permissions: frozenset[str] = field(default_factory=frozenset)
     org: str | None = None
+    session: str | None = None  # the user's session (access token `sid`), when there is one
 
     @property
     def kind(self) -> str:
@@ -68,6 +69,8 @@ class InternalAuth:
         }
         if principal.org is not None:
             claims["org"] = principal.org
+        if principal.session is not None:
+            claims["sid"] = principal.session
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str | None) -> Principal:
@@ -83,4 +86,8 @@ class InternalAuth:
         perms = claims.get("perm", [])
         if not isinstance(perms, list) or not all(isinstance(p, str) for p in perms):
             raise Unauthorized("invalid identity token: bad permissions claim")
-        return Principal(str(claims["sub"]), frozenset(perms), claims.get("org"))
+        session = claims.get("sid")
+        return Principal(
+            str(claims["sub"]), frozenset(perms), claims.get("org"),
+            str(session) if session is not None else None,
+        )

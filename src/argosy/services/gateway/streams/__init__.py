@@ -1,0 +1,1 @@
+"""The `/ws` hub: one connection per client, one bus subscription per channel."""
