@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 BENCHMARKS = ("bench.platform_start", "bench.bus_latency", "bench.users_login",
-              "bench.market_book", "bench.gateway_overhead")
+              "bench.market_book", "bench.gateway_overhead",
+              "bench.notification_throughput")
 
 
 def main() -> int:

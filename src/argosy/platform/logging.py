@@ -22,6 +22,8 @@ _SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# Telegram puts the bot token in the path: https://api.telegram.org/bot<token>/sendMessage
+_BOT_TOKEN = re.compile(r"/bot\d+:[A-Za-z0-9_-]+/")
 # user:password@ inside a URL (postgresql://argosy:pw@db/...)
 _URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/@:\s]*):[^/@\s]+@")
 # password=..., "api_key": "...", token: ... inside free text (query strings, error messages)
@@ -55,6 +57,7 @@ def _mask_text(text: str) -> str:
     if " " not in text and ":" not in text and "=" not in text:
         return text
     text = _BEARER.sub(r"\1 " + MASK, text)
+    text = _BOT_TOKEN.sub("/bot" + MASK + "/", text)
     text = _URL_PASSWORD.sub(r"\1:" + MASK + "@", text)
     return _INLINE.sub(r"\1" + MASK, text)
 

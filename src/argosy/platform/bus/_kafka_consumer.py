@@ -149,7 +149,8 @@ class GroupMember(_Member):
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
             raise _StoppingError
 
     async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
@@ -184,7 +185,8 @@ class FanOutReader(_Member):
             await self._reassign(initial=False)  # new topics of a wild head: read from 0
         if not self._consumer.assignment():  # getmany would wait for one, ignoring its timeout
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), _POLL_MS / 1000)
+                async with asyncio.timeout(_POLL_MS / 1000):
+                    await self._stopping.wait()
             return {}
         return await super()._poll()
 

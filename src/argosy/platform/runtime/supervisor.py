@@ -127,7 +127,8 @@ class Supervisor:
             self._say(f"[{child.spec.name}] exited with code {code}; restarting in {backoff:.0f}s"
                       f" (restart #{child.restarts})")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), backoff)
+                async with asyncio.timeout(backoff):
+                    await self._stopping.wait()
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
     async def _run_once(self, child: _Child) -> int:

@@ -1,0 +1,1 @@
+"""HTTP routes: parse, call the use-case, map the result. No business rules here."""

@@ -1,0 +1,1 @@
+"""Channel senders: each a real protocol client behind one small interface (`Sender`)."""

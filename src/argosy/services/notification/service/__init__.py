@@ -1,0 +1,1 @@
+"""Use-cases of the notification service; each write is one transaction."""
