@@ -33,6 +33,8 @@ pytestmark = pytest.mark.integration
 SPOT_SNAP = "binance_spot_BTCUSDT_rest_depth_snapshots.jsonl"
 USDM_SNAP = "binance_usdm_BTCUSDT_rest_depth_snapshots.jsonl"
 FAST = StreamSettings(backoff_initial_s=0.05, backoff_max_s=0.3, stale_after_s=0.5)
+# For tests of other faults: a starved CI core must not turn a slow frame into a stale feed.
+PATIENT = StreamSettings(backoff_initial_s=0.05, backoff_max_s=0.3, stale_after_s=10.0)
 
 
 async def _start(make_replay: MakeReplay, make_feed: MakeFeed, market: BinanceMarket,
@@ -46,6 +48,11 @@ async def _start(make_replay: MakeReplay, make_feed: MakeFeed, market: BinanceMa
     return replay, feed, out
 
 
+def _subscribed(replay) -> bool:  # type: ignore[no-untyped-def]
+    """One live socket carrying streams: a fault injected now hits a connected feed."""
+    return len(replay.connections) == 1 and bool(replay.connections[0].routes)
+
+
 def _expected(csv_name: str, replay) -> list[str]:  # type: ignore[no-untyped-def]
     return recorded_trades(csv_name, replay.recording.frames[-1].recv_ns)
 
@@ -56,11 +63,12 @@ async def test_dropped_connections_reconnect_resubscribe_and_backfill(
     # Paced: a real exchange keeps trading while the connector reconnects, and the gap is
     # only seen (and filled) when the next trade arrives.
     replay, feed, out = await _start(make_replay, make_feed, BinanceMarket.SPOT,
-                                     [SPOT_WS, SPOT_TRADES], 150, speed=30.0)
-    await eventually(lambda: len(out.trades()) > 300)
+                                     [SPOT_WS, SPOT_TRADES], 150, speed=30.0,
+                                     stream=PATIENT)
+    await eventually(lambda: len(out.trades()) > 300 and _subscribed(replay))
     dropped = await replay.drop_connections()
     assert dropped == 1
-    await eventually(lambda: len(out.trades()) > 1200)
+    await eventually(lambda: len(out.trades()) > 1200 and _subscribed(replay))
     assert await replay.drop_connections() == 1
     expected = _expected("binance_spot_BTCUSDT_trades.csv", replay)
     await run_to_end(replay, feed, out, len(expected))
@@ -80,17 +88,19 @@ async def test_stalled_feed_is_detected_reconnected_and_alarmed(
 ) -> None:
     replay, feed, out = await _start(make_replay, make_feed, BinanceMarket.USDM,
                                      [USDM_WS, USDM_TRADES], 25, speed=10.0)
-    await eventually(lambda: len(out.trades()) > 200)
+    await eventually(lambda: len(out.trades()) > 200 and _subscribed(replay))
+    stale_before = feed.stream.stats.stale
+    connects_before = feed.stream.stats.connects
     assert replay.stall() == 1
     await eventually(lambda: "stale_feed" in out.alarm_kinds(), within=5)
     stale = next(a for a in out.alarms if a.kind == "stale_feed")
     assert stale.topic == "md.alarm.binance"
     assert stale.market == "usdm"
-    await eventually(lambda: feed.stream.stats.connects == 2, within=5)
+    await eventually(lambda: feed.stream.stats.connects >= connects_before + 1, within=5)
     expected = _expected("binance_usdm_BTCUSDT_trades.csv", replay)
     await run_to_end(replay, feed, out, len(expected))
     assert checksum(received_trades(out)) == checksum(expected)
-    assert feed.stream.stats.stale == 1
+    assert feed.stream.stats.stale >= stale_before + 1
     assert_book(feed, out, USDM_WS.removeprefix("ws/"), USDM_SNAP,
                 replay.recording.frames[-1].recv_ns, futures=True)
 
