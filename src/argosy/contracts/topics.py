@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ANALYTICS_REPORT_READY",
+    "RISK_RULES_CHANGED",
     "STRATEGY_DEPLOYMENT_STOPPED",
     "STREAMS",
     "USERS_EVENTS",
@@ -104,6 +105,8 @@ def risk_alert(severity: str) -> str:
 
 
 STRATEGY_DEPLOYMENT_STOPPED = "strategy.deployment.stopped"
+# The risk service's compiled rule set (or kill-switch state) changed; trading reloads it.
+RISK_RULES_CHANGED = "risk.rules.changed"
 ANALYTICS_REPORT_READY = "analytics.report.ready"
 
 

@@ -12,9 +12,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "BalanceEvent",
     "DeploymentStopped",
     "FillEvent",
     "OrderEvent",
+    "PositionEvent",
     "ReportReady",
     "RiskAlert",
     "Severity",
@@ -61,6 +63,34 @@ class FillEvent(_Event):
     fee: str
     fee_asset: str
     liquidity: Literal["maker", "taker"]
+
+
+class PositionEvent(_Event):
+    """`trading.position.<account>`: a position after a fill or a mark-to-market update.
+
+    `quantity` is signed (short < 0). PnL and fees are in the instrument's quote asset.
+    """
+
+    account_id: str
+    instrument: str
+    quantity: str
+    average_entry: str | None = None
+    realized_pnl: str = "0"
+    unrealized_pnl: str = "0"
+    fees_paid: str = "0"
+    mark_price: str | None = None
+    leverage: int | None = None
+    liquidation_price: str | None = None
+
+
+class BalanceEvent(_Event):
+    """`trading.balance.<account>`: one asset's balance after it changed."""
+
+    account_id: str
+    asset: str
+    total: str
+    available: str
+    locked: str = "0"
 
 
 class RiskAlert(_Event):
