@@ -77,9 +77,11 @@ class _Handler:
             envelope.content.encode())
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         with self.sink.lock:
-            self.sink.messages.append(msg)  # type: ignore[arg-type]
+            self.sink.messages.append(msg)
             tls = server.transport.get_extra_info("ssl_object") is not None
             self.sink.sessions.append({"tls": tls, "auth": session.authenticated})
+        if self.sink.on_data is not None:  # the mail is kept: what happens before our 250
+            self.sink.on_data(msg)
         return "250 Message accepted"
 
 
@@ -93,6 +95,7 @@ class SmtpSink:
         self.messages: list[EmailMessage] = []
         self.sessions: list[dict[str, Any]] = []
         self.refuse: dict[str, str] = {}
+        self.on_data: Callable[[EmailMessage], None] | None = None
         self.lock = threading.Lock()
         self._controller: Controller | None = None
 

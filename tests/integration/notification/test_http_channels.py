@@ -74,7 +74,7 @@ async def test_429_and_5xx_are_retried_until_the_provider_recovers(
     await notify.prefs(alice, telegram_chat_id="-100123")
     await _test(notify, alice, "telegram")
     [d] = await notify.settled(alice, 1)
-    assert (d["state"], d["attempts"], d["reason"]) == ("sent", 3, None)
+    assert (d["state"], d["attempts"], d["reason"]) == ("delivered", 3, None)
     reqs = http.at(TELEGRAM)
     assert len(reqs) == 3
     assert reqs[0].json()["chat_id"] == "-100123"
@@ -182,6 +182,8 @@ async def test_web_push_is_encrypted_for_the_browser_and_signed_with_vapid(
     assert claims["exp"] > time.time()
     [d] = await notify.settled(alice, 1, channel="push")
     assert d["state"] == "sent"
+    assert req.headers["topic"] == d["id"]  # a resend replaces a copy still queued there
+    assert payload["id"] == d["id"]
 
 
 async def test_an_expired_push_subscription_is_dead_lettered_and_forgotten(

@@ -17,6 +17,7 @@ from argosy.platform.settings import PlatformSettings, load_settings
 from argosy.services.notification.api import alerts as alerts_api
 from argosy.services.notification.api import inbox as inbox_api
 from argosy.services.notification.api import preferences as preferences_api
+from argosy.services.notification.api import receipts as receipts_api
 from argosy.services.notification.api import templates as templates_api
 from argosy.services.notification.api._deps import RequestDeps
 from argosy.services.notification.channels.base import Sender
@@ -40,6 +41,7 @@ from argosy.services.notification.service.inbox import InboxService
 from argosy.services.notification.service.intake import Intake
 from argosy.services.notification.service.preferences import PreferencesService
 from argosy.services.notification.service.price_watch import PriceWatch
+from argosy.services.notification.service.receipts import ReceiptsService
 from argosy.services.notification.service.scheduler import Scheduler
 from argosy.services.notification.service.templates import TemplatesService
 from argosy.services.notification.settings import NotificationLive, NotificationSettings
@@ -131,6 +133,7 @@ def create_app(
         inbox_api.router(RequestDeps(identity_dependency(rt.auth)), InboxService(deps)),
         alerts_api.router(RequestDeps(identity_dependency(rt.auth)),
                           AlertsService(deps, watch.changed)),
+        receipts_api.router(ReceiptsService(deps, queue)),
     ])
     app.state.notification = deps
     app.state.dispatcher = dispatcher

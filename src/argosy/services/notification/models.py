@@ -50,6 +50,7 @@ class PreferencesRow(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5), nullable=True)
     digest_interval_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     digest_severities: Mapped[list[str]] = mapped_column(JSON)
+    digest_time: Mapped[str | None] = mapped_column(String(5), nullable=True)  # HH:MM local
     saved: Mapped[bool] = mapped_column(Boolean)  # False: only learned from users events
     created_ns: Mapped[int] = mapped_column(BigInteger)
     updated_ns: Mapped[int] = mapped_column(BigInteger)

@@ -3,10 +3,42 @@
 Claims are safe across instances: on PostgreSQL the due rows are selected `FOR UPDATE
 SKIP LOCKED`, so two workers never take the same row and neither waits for the other; on
 SQLite every write transaction holds the database lock (BEGIN IMMEDIATE), so the select
-and the update are one atomic step. A claim stamps a fresh token and a lease; a worker
-that dies mid-send leaves the row to be claimed again once the lease runs out (that
-message may then go out twice: at least once, never zero times). Finishing a row checks
-the token, so a worker whose lease expired cannot overwrite the newer owner's result.
+and the update are one atomic step. Finishing a row checks the claim token, so a worker
+whose lease expired cannot overwrite the newer owner's result.
+
+At least once, across a crash
+-----------------------------
+One attempt is three steps, and only the first and last touch the database:
+
+1. claim (committed before anything is sent): state `sending`, `attempts` = n (the
+   attempt's number), a fresh `claim_token`, `lease_until` = now + `lease_s` (120 s);
+2. the send: the provider accepts (SMTP 250, HTTP 2xx, JetStream ack) or not;
+3. finish (committed by the recorder, batched, normally milliseconds after 2): sent /
+   delivered / failed / dead, only where the token is still ours.
+
+If the process dies before 2 reaches the provider, nothing was sent and the row is
+claimed again once its lease runs out: sent once, `lease_s` late. If it dies (or the
+database is unreachable for the recorder's five tries) *between the provider's acceptance
+and 3*, the row stays `sending` until the lease runs out, is claimed again as attempt n+1
+(logged as `notification.lease_expired`) and sent a second time: the recipient may get
+two copies, never zero. The window is the recorder's write, milliseconds; the cost of
+hitting it is one duplicate, `lease_s` later. Every copy carries the same delivery id,
+so each channel's receiver can recognise the second one:
+
+- email: `Message-ID: <delivery id@from-domain>` and `X-Argosy-Delivery` (mail systems
+  that collapse duplicates by Message-ID, Gmail among them, show one);
+- webhook: `X-Argosy-Delivery`, documented for receivers to drop repeats;
+- in-app: the NATS message id is the delivery id, so JetStream's duplicate window (2 min)
+  drops a resend within it; the inbox row is written at intake and never doubles;
+- Web Push: `Topic: <delivery id>` makes the push service replace a copy it still holds;
+  the payload's `id` lets the service worker use it as the notification tag;
+- SMS: Twilio's API has no idempotency key, but with receipts enabled a `delivered`
+  callback for a row still `sending` finishes it (receipts.py), so a crash after the
+  provider accepted is healed before the lease expires whenever the handset is reachable;
+- Telegram: no way to dedupe: a duplicate is possible.
+
+A graceful stop (SIGTERM) is not a crash: rows not started are handed back at once and
+sends in progress get a few seconds to record their result.
 """
 
 from __future__ import annotations
@@ -16,13 +48,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from sqlalchemy import Table, and_, bindparam, delete, func, or_, select, update
 
 from argosy.platform.db.engine import Database
 from argosy.services.notification.domain.outcomes import Transition
+from argosy.services.notification.domain.receipts import Receipt
 from argosy.services.notification.models import DeliveryRow, PushSubscriptionRow
 
 __all__ = ["DeliveryQueue", "Finish"]
+
+log = structlog.get_logger("argosy.notification.queue")
 
 WAITING = ("queued", "failed")
 
@@ -66,13 +102,18 @@ class DeliveryQueue:
             and_(DeliveryRow.state == "sending", DeliveryRow.lease_until_ns < now_ns),
         )
         async with self._db.transaction() as s:
-            q = select(DeliveryRow.id).where(due).order_by(DeliveryRow.next_attempt_ns)
-            q = q.limit(limit)
+            q = select(DeliveryRow.id, DeliveryRow.state).where(due)
+            q = q.order_by(DeliveryRow.next_attempt_ns).limit(limit)
             if self._db.kind == "postgresql":
                 q = q.with_for_update(skip_locked=True)
-            ids = list((await s.scalars(q)).all())
-            if not ids:
+            found = (await s.execute(q)).all()
+            if not found:
                 return []
+            ids = [i for i, _ in found]
+            orphans = [i for i, state in found if state == "sending"]
+            if orphans:  # an attempt whose result was never recorded: it may have gone out
+                log.warning("notification.lease_expired", deliveries=orphans[:20],
+                            count=len(orphans))
             # `due` again: should a row be taken meanwhile, PostgreSQL re-checks it after the
             # lock wait, so only rows still due carry our token (safe even without SKIP LOCKED)
             await s.execute(update(DeliveryRow).where(DeliveryRow.id.in_(ids), due).values(
@@ -111,6 +152,39 @@ class DeliveryQueue:
             if gone:
                 await s.execute(delete(PushSubscriptionRow).where(
                     PushSubscriptionRow.id.in_(gone)))
+
+    async def apply_receipt(self, delivery_id: str, channel: str, receipt: Receipt,
+                            provider_id: str | None, now_ns: int) -> bool | None:
+        """A provider's later word on a send (an SMS status callback). None: no such
+        delivery on `channel`; False: nothing to change; True: moved.
+
+        `delivered` is accepted from sending, sent or failed: the recipient has the
+        message, so a send still being recorded keeps its result out (the claim token is
+        cleared) and a retry that was waiting is not made. A failure receipt only ends a
+        send that is not being retried already, and only the attempt we last recorded
+        (same provider id, or none yet), so an old attempt's failure cannot undo a newer
+        one."""
+        async with self._db.transaction() as s:
+            row = (await s.execute(select(_T.c.state, _T.c.provider_id).where(
+                _T.c.id == delivery_id, _T.c.channel == channel))).first()
+            if row is None:
+                return None
+            where = [_T.c.id == delivery_id]
+            values: dict[str, Any] = {
+                "claim_token": None, "lease_until_ns": None, "updated_ns": now_ns,
+                "held_until_ns": None, "sent_ns": func.coalesce(_T.c.sent_ns, now_ns),
+                "provider_id": func.coalesce(_T.c.provider_id, provider_id)}
+            if receipt.state == "delivered":
+                where.append(_T.c.state.in_(("sending", "sent", "failed")))
+                values.update(state="delivered", delivered_ns=now_ns, last_error=None)
+            else:
+                where.append(_T.c.state.in_(("sending", "sent")))
+                if provider_id is not None:
+                    where.append(or_(_T.c.provider_id.is_(None),
+                                     _T.c.provider_id == provider_id))
+                values.update(state="dead", last_error=receipt.reason)
+            result = await s.execute(update(_T).where(*where).values(**values))
+            return bool(getattr(result, "rowcount", 0))
 
     async def next_due_ns(self) -> int | None:
         async with self._db.read() as s:

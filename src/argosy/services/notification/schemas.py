@@ -36,6 +36,8 @@ class QuietHoursIn(_In):
 class DigestIn(_In):
     interval_minutes: int = Field(60, description="Collect for this long, then send one.")
     severities: list[str] = Field(["info"], description="Batched severities (not critical).")
+    time: str | None = Field(None, description="HH:MM: send once a day at this time in the "
+                             "preferences' time zone, instead of every interval.")
 
 
 class PreferencesIn(_In):
@@ -62,6 +64,7 @@ class QuietHoursOut(_Out):
 class DigestOut(_Out):
     interval_minutes: int
     severities: list[str]
+    time: str | None = None
 
 
 class PreferencesOut(_Out):

@@ -4,7 +4,8 @@ Provider credentials are `SecretStr` (never logged, never in /internal/runtime).
 default works on a laptop: mail goes to an MTA on localhost:25 (STARTTLS when it offers
 it), SMS and Telegram stay unconfigured until given credentials (their deliveries are
 dead-lettered with that reason, visible on the deliveries API), and webhooks may not
-target private networks unless `webhook_allow_private_networks` is set.
+target private networks unless `webhook_allow_private_networks` is set. SMS delivery
+receipts need `sms_status_callback_url`, a URL the provider can reach.
 
 Rates, attempts and windows that operators tune while running are also reloadable through
 the config service (`notification/settings`, `NotificationLive`); a value there wins over
@@ -69,6 +70,11 @@ class NotificationSettings(ServiceSettings):
     sms_auth_token: SecretStr | None = None
     sms_from: str | None = Field(None, description="Sender number (E.164) or service id.")
     sms_timeout_s: float = Field(10.0, gt=0, le=120)
+    sms_status_callback_url: str | None = Field(
+        None, pattern=r"^https?://[^\s?#]+$",
+        description="Public URL of this service's `/api/v1/notifications/sms/status` as the "
+        "provider reaches it (the delivery id is appended). Set: every SMS asks for delivery "
+        "receipts, which move it to delivered or dead. Unset: an SMS stays `sent`.")
 
     # -- Telegram ------------------------------------------------------------------------
     telegram_base_url: str = "https://api.telegram.org"

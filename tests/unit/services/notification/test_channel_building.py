@@ -25,7 +25,9 @@ def test_mail_is_multipart_utf8_and_headers_cannot_be_injected() -> None:
     assert parsed["Subject"] == MSG.subject
     assert parsed["From"] == "Argosy Alerts <alerts@argosy.example.com>"
     assert parsed["X-Argosy-Delivery"] == "dlv_1"
-    assert parsed["Message-ID"].endswith("@argosy.example.com>")
+    assert parsed["Message-ID"] == "<dlv_1@argosy.example.com>"  # stable across attempts
+    again = build_email(MSG, "Argosy Alerts <alerts@argosy.example.com>")
+    assert again["Message-ID"] == parsed["Message-ID"]
     assert parsed.get_body(("plain",)).get_content().rstrip() == "第一行\nline two"
     assert parsed.get_body(("html",)).get_content().rstrip() == "<p>hi</p>"
     evil = build_email(replace(MSG, subject="Hi\r\nBcc: victim@example.com", html=None),

@@ -59,3 +59,25 @@ def test_clock_parsing_and_degenerate_windows() -> None:
 
 def test_digest_due() -> None:
     assert digest_due_ns(10**9, 60) == 61 * 10**9
+
+
+def test_a_daily_digest_goes_out_at_the_next_local_time_after_its_first_item() -> None:
+    at = time(8)
+    sh = "Asia/Shanghai"
+    # first item at 07:00 local: the same morning; at 09:00 (or at 08:00 sharp): tomorrow
+    assert digest_due_ns(ns(sh, 2026, 3, 2, 7), 3600, at, sh) == ns(sh, 2026, 3, 2, 8)
+    assert digest_due_ns(ns(sh, 2026, 3, 2, 9), 3600, at, sh) == ns(sh, 2026, 3, 3, 8)
+    assert digest_due_ns(ns(sh, 2026, 3, 2, 8), 3600, at, sh) == ns(sh, 2026, 3, 3, 8)
+    # local, not UTC: 23:30 UTC on the 1st is already 07:30 on the 2nd in Shanghai
+    assert digest_due_ns(ns("UTC", 2026, 3, 1, 23, 30), 3600, at, sh) == ns(sh, 2026, 3, 2, 8)
+
+
+def test_a_daily_digest_keeps_its_wall_clock_time_across_daylight_saving() -> None:
+    ny = "America/New_York"
+    before = digest_due_ns(ns(ny, 2026, 3, 7, 7), 3600, time(8), ny)  # EST, UTC-5
+    after = digest_due_ns(ns(ny, 2026, 3, 8, 7), 3600, time(8), ny)  # EDT, UTC-4
+    assert (before, after) == (ns(ny, 2026, 3, 7, 8), ns(ny, 2026, 3, 8, 8))
+    assert after - before == 23 * 3600 * 10**9  # the short day: still 08:00 on the wall
+    # 02:30 does not exist on the spring-forward night: it comes out just after the gap
+    gap = digest_due_ns(ns(ny, 2026, 3, 8, 0), 3600, time(2, 30), ny)
+    assert datetime.fromtimestamp(gap / 1e9, ZoneInfo(ny)).strftime("%H:%M") == "03:30"

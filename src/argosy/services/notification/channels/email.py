@@ -27,7 +27,7 @@ from email.headerregistry import Address
 from email.mime.base import MIMEBase as EmailMIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 
 import aiosmtplib
 
@@ -73,7 +73,8 @@ def build_email(message: Message, sender: str) -> EmailMIMEMessage:
     mail["Subject"] = _header(message.subject)  # type: ignore[assignment]
     mail["Date"] = formatdate(message.created_ns / 1e9, usegmt=True)
     domain = address.rpartition("@")[2] or "localhost"
-    mail["Message-ID"] = make_msgid(idstring=message.id, domain=domain)
+    # the same on every attempt: a copy re-sent after a crash (queue.py) is recognisable
+    mail["Message-ID"] = f"<{message.id}@{domain}>"
     mail["Auto-Submitted"] = "auto-generated"
     mail["X-Argosy-Delivery"] = message.id
     mail["X-Argosy-Event"] = message.event_type

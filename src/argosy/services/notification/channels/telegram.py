@@ -69,7 +69,8 @@ class TelegramSender(Sender):
             body = None
         if r.is_success and isinstance(body, dict) and body.get("ok"):
             result = body.get("result") or {}
-            return Sent(provider_id=str(result.get("message_id", "")) or None)
+            # ok: Telegram put it in the chat (no later receipt exists): delivered
+            return Sent(provider_id=str(result.get("message_id", "")) or None, delivered=True)
         reason = r.reason_phrase
         if isinstance(body, dict) and body.get("description"):
             reason = str(body["description"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -43,6 +44,7 @@ from argosy.services.notification.settings import NotificationSettings
 __all__ = ["VapidKeys", "WebPushSender", "push_payload"]
 
 _JWT_TTL_S = 12 * 3600
+_TOPIC = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def _b64url(raw: bytes) -> str:
@@ -129,6 +131,10 @@ class WebPushSender(Sender):
             "ttl": str(self._ttl),
             "urgency": "high" if message.severity == "critical" else "normal",
         }
+        if _TOPIC.fullmatch(message.id):
+            # RFC 8030 5.4: a resend (after a crash) replaces the copy still waiting at the
+            # push service instead of arriving twice
+            headers["topic"] = message.id
         try:
             r = await self._http.post(message.recipient, content=body, headers=headers)
         except httpx.HTTPError as exc:

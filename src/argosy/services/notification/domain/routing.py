@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Any, Final, Literal
 
 from argosy.kernel.errors import Invalid
@@ -53,8 +54,12 @@ DIGEST_CHANNELS: Final = QUIET_CHANNELS
 
 @dataclass(frozen=True, slots=True)
 class Digest:
+    """Batch low-severity events: every `interval_s` from the first one, or, when `at` is
+    set, once a day at that time of day in the user's time zone."""
+
     interval_s: int = 3600
     severities: frozenset[Severity] = frozenset({"info"})
+    at: time | None = None
 
     def __post_init__(self) -> None:
         if not 60 <= self.interval_s <= 7 * 86400:

@@ -3,6 +3,8 @@
 Quiet hours are wall-clock times in an IANA zone, so "22:00-07:00" keeps meaning 22:00 to
 07:00 across daylight-saving changes; a window may wrap midnight. The answer is the instant
 the window ends, so a held message is simply scheduled for then and released by the queue.
+A daily digest at "08:00" likewise means 08:00 on the user's wall clock, whatever the
+UTC offset that day.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from argosy.kernel.errors import Invalid
 
-__all__ = ["QuietHours", "digest_due_ns", "parse_clock"]
+__all__ = ["QuietHours", "digest_due_ns", "next_local_ns", "parse_clock"]
 
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _NS = 1_000_000_000
@@ -59,6 +61,25 @@ class QuietHours:
         return max(end_ns, now_ns + 1)
 
 
-def digest_due_ns(first_item_ns: int, interval_s: int) -> int:
-    """A digest collects from its first item for `interval_s`, then goes out."""
+def next_local_ns(after_ns: int, at: time, timezone: str) -> int:
+    """The first instant after `after_ns` at which the wall clock in `timezone` reads `at`.
+    A time skipped by a daylight-saving jump (02:30 on the spring-forward night) is read
+    with the offset before the jump, i.e. it comes out just after the gap (03:30); a time
+    that happens twice (autumn) is its first occurrence."""
+    zone = ZoneInfo(timezone)
+    day = datetime.fromtimestamp(after_ns / _NS, zone).date()
+    while True:
+        candidate = datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+        candidate_ns = int(candidate.timestamp()) * _NS
+        if candidate_ns > after_ns:
+            return candidate_ns
+        day += timedelta(days=1)
+
+
+def digest_due_ns(first_item_ns: int, interval_s: int, at: time | None = None,
+                  timezone: str = "UTC") -> int:
+    """A digest collects from its first item for `interval_s`, then goes out; or, with a
+    time of day `at`, goes out at the next `at` in the user's zone after its first item."""
+    if at is not None:
+        return next_local_ns(first_item_ns, at, timezone)
     return first_item_ns + interval_s * _NS

@@ -20,7 +20,9 @@ def to_domain(row: PreferencesRow | None, default_locale: str) -> Preferences:
     digest = None
     if row.digest_interval_s:
         digest = Digest(row.digest_interval_s,
-                        frozenset(check_severity(s) for s in row.digest_severities))
+                        frozenset(check_severity(s) for s in row.digest_severities),
+                        parse_clock(row.digest_time, "digest.time") if row.digest_time
+                        else None)
     return Preferences(
         locale=row.locale, timezone=row.timezone, email=row.email, phone=row.phone,
         telegram_chat_id=row.telegram_chat_id, webhook_url=row.webhook_url,

@@ -86,7 +86,8 @@ class PreferencesService:
             quiet_hours=QuietHoursOut(start=q.start.strftime("%H:%M"),
                                       end=q.end.strftime("%H:%M")) if q else None,
             digest=DigestOut(interval_minutes=dg.interval_s // 60,
-                             severities=sorted(dg.severities)) if dg else None,
+                             severities=sorted(dg.severities),
+                             time=dg.at.strftime("%H:%M") if dg.at else None) if dg else None,
             push_subscriptions=pushes, channels=dict(self.d.problems),
             saved=bool(row and row.saved))
 
@@ -112,7 +113,8 @@ class PreferencesService:
         if body.digest is not None:
             digest = Digest(body.digest.interval_minutes * 60, frozenset(
                 check_severity(v, f"digest.severities[{i}]")
-                for i, v in enumerate(body.digest.severities)))
+                for i, v in enumerate(body.digest.severities)),
+                parse_clock(body.digest.time, "digest.time") if body.digest.time else None)
         now = self.d.now()
         shown: str | None = None
         async with self.d.db.transaction() as s:
@@ -134,6 +136,7 @@ class PreferencesService:
             row.quiet_end = quiet.end.strftime("%H:%M") if quiet else None
             row.digest_interval_s = digest.interval_s if digest else None
             row.digest_severities = sorted(digest.severities) if digest else ["info"]
+            row.digest_time = digest.at.strftime("%H:%M") if digest and digest.at else None
             row.saved, row.updated_ns = True, now
             await self._rehold(s, c.user_id, quiet, now)
             pushes = len(await self.d.store.push_subscriptions(s, c.user_id))

@@ -1,5 +1,8 @@
 """Periodic work: send digests that are due, and forget finished deliveries.
 
+A digest is due `interval` after its first item, or, when the user chose a time of day,
+at the next such time in their zone after the first item (domain/schedule.py).
+
 A digest is one transaction: its items are read (PostgreSQL: locked, skipping any another
 instance holds), rendered into one message queued like any other (so quiet hours still
 apply to it), and deleted. Its idempotency key names the last item, so two instances
@@ -20,6 +23,7 @@ from argosy.services.notification.domain.notices import Notice
 from argosy.services.notification.domain.routing import Digest
 from argosy.services.notification.domain.schedule import digest_due_ns
 from argosy.services.notification.service._context import Deps
+from argosy.services.notification.service._prefs import to_domain
 from argosy.services.notification.service.dispatcher import Dispatcher
 from argosy.services.notification.service.intake import CONSUMER, Intake
 
@@ -57,14 +61,15 @@ class Scheduler:
         now = self.d.now()
         async with self.d.db.read() as s:
             heads = await self.d.store.digest_heads(s)
-            intervals: dict[str, int] = {}
+            plans: dict[str, tuple[Digest, str]] = {}
             for user_id in {u for u, _, _ in heads}:
-                row = await self.d.store.preferences(s, user_id)
-                intervals[user_id] = (row.digest_interval_s if row and row.digest_interval_s
-                                      else Digest().interval_s)
+                prefs = to_domain(await self.d.store.preferences(s, user_id),
+                                  self.d.settings.default_locale)
+                plans[user_id] = (prefs.digest or Digest(), prefs.timezone)
         sent = 0
         for user_id, channel, first_ns in heads:
-            if now >= digest_due_ns(first_ns, intervals[user_id]):
+            digest, zone = plans[user_id]
+            if now >= digest_due_ns(first_ns, digest.interval_s, digest.at, zone):
                 sent += await self._flush(user_id, channel)
         return sent
 
