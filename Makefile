@@ -25,7 +25,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy src/argosy/kernel src/argosy/platform src/argosy/venues \
-		src/argosy/services/notification src/argosy/services/gateway src/argosy/services/users src/argosy/services/config
+		src/argosy/services/notification src/argosy/services/gateway src/argosy/services/users src/argosy/services/config \
+		src/argosy/services/strategy
 
 unit integration e2e: $(STAMP)
 	$(VENV)/bin/pytest tests/$@ -q; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
