@@ -1,0 +1,1 @@
+"""Pure risk calculations: the real-time book, measures, protection rules."""

@@ -1,0 +1,1 @@
+"""Use-cases of the risk service, one transaction each."""
