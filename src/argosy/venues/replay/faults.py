@@ -2,6 +2,9 @@
 
 Socket-level faults (drop every connection, stall them) act at once on the server's live
 connections; the ones here are counters consumed by the next frames or requests.
+`TradingFaults` are the signed (account and order) endpoints' own: answers that come too
+late or fail after the order was (or was not) processed, orders hidden from queries for a
+while after they were created, and a skewed server clock.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-__all__ = ["Faults", "Rejection"]
+__all__ = ["Faults", "Rejection", "TradingFault", "TradingFaults"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +54,54 @@ class Faults:
         rejection = self.rejections.popleft()
         self.applied.append(f"rejected a REST call with {rejection.status}")
         return rejection
+
+
+@dataclass(frozen=True, slots=True)
+class TradingFault:
+    """What the next matching signed call gets instead of a normal answer.
+
+    `status`/`code`: the error answered (503 + None: a bare 5xx; 500 + -1006, 408 + -1007:
+    Binance's unknown-outcome codes). `delay_s`: the answer is held back this long (a
+    client timeout). `processed`: whether the call still took effect on the exchange.
+    """
+
+    status: int = 200
+    code: int | None = None
+    delay_s: float = 0.0
+    processed: bool = True
+    path: str | None = None  # only calls to this path ("/api/v3/order"); None: any
+    method: str | None = None  # only this HTTP method; None: any
+
+
+_MESSAGES = {
+    -1006: "An unexpected response was received from the message bus. Execution status "
+           "unknown.",
+    -1007: "Timeout waiting for response from backend server. Send status unknown; "
+           "execution status unknown.",
+}
+
+
+@dataclass(slots=True)
+class TradingFaults:
+    queue: deque[TradingFault] = field(default_factory=deque)
+    hide_new_orders_s: float = 0.0  # "order does not exist" this long after creation
+    skew_ms: int = 0  # added to the server's clock
+    applied: list[str] = field(default_factory=list)
+
+    def add(self, fault: TradingFault, count: int = 1) -> None:
+        self.queue.extend(fault for _ in range(count))
+
+    def take(self, method: str, path: str) -> TradingFault | None:
+        for fault in self.queue:
+            if (fault.path is None or fault.path == path) and (
+                    fault.method is None or fault.method == method):
+                self.queue.remove(fault)
+                self.applied.append(f"{method} {path}: {fault}")
+                return fault
+        return None
+
+    @staticmethod
+    def message(code: int | None, status: int) -> str:
+        if code in _MESSAGES:
+            return _MESSAGES[code]
+        return "Service Unavailable." if status >= 500 else "Request failed."

@@ -12,6 +12,10 @@ command, from Python or `POST /_replay/<fault>`: drop every connection, stall th
 more frames, sockets left open), withhold N depth frames, send N frames twice, answer the
 next REST calls with 429/418/5xx. `GET /_replay/status` reports the replay clock, the
 connections and what was injected.
+
+Its trading side (`self.trading`, see _trading.py) serves Binance's signed account, order
+and user-data-stream endpoints for accounts added with `trading.add_account`, matching
+orders against the replayed books and trades; its faults are `POST /_replay/trading-<f>`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from aiohttp import web
 
 from argosy.venues.binance.markets import BinanceMarket, spec
 from argosy.venues.replay._rest import BinanceError, WeightBook, rest_handler
+from argosy.venues.replay._trading import TradingDesk, mount_trading
 from argosy.venues.replay._ws import REPLAY_KEY, ReplayConnection, RouteKey, ws_handler
 from argosy.venues.replay.exchange_info import build_exchange_info
 from argosy.venues.replay.faults import Faults, Rejection
@@ -72,6 +77,7 @@ class ReplayServer:
         self.settings = s = settings or ReplaySettings()
         self.player = Player(recording, speed=s.speed, loop=s.loop, max_gap_s=s.max_gap_s)
         self.faults = Faults()
+        self.trading = TradingDesk(self)  # signed endpoints: accounts, orders, user streams
         self.stats: Counter[str] = Counter()
         self.rest_log: list[tuple[str, int]] = []
         self.connections: list[ReplayConnection] = []
@@ -97,6 +103,7 @@ class ReplayServer:
     async def start(self) -> ReplayServer:
         app = web.Application()
         app[REPLAY_KEY] = self
+        mount_trading(app)  # first: its exact paths win over the catch-all routes below
         for prefix in ("", "/fstream"):
             app.router.add_get(f"{prefix}/stream", ws_handler)
             app.router.add_get(f"{prefix}/ws", ws_handler)
@@ -194,6 +201,7 @@ class ReplayServer:
     async def _deliver(self, frame: Frame, payload: str) -> None:
         key: RouteKey = ((frame.market, frame.symbol, "depth") if frame.event == "depthUpdate"
                          else (frame.market, frame.stream))
+        self.trading.on_frame(frame)
         if self.faults.take_skip(frame.event, frame.symbol):
             return
         copies = 2 if self.faults.take_duplicate(frame.event) else 1
@@ -313,6 +321,8 @@ class ReplayServer:
         elif fault == "play":
             self.play()
             result = True
+        elif fault.startswith("trading-"):
+            result = self.trading.control(fault.removeprefix("trading-"), q)
         else:
             return web.json_response({"error": f"unknown fault {fault!r}"}, status=404)
         return web.json_response({"fault": fault, "result": result})
