@@ -60,13 +60,41 @@ def _summary(recording: Recording, server: ReplayServer) -> None:
                   f"reject}}; status: GET {server.rest_url}/_replay/status")
 
 
+def _accounts(path: Path | None) -> list[dict[str, Any]]:
+    """Trading accounts for the signed endpoints, from a JSON file (secrets stay off argv).
+
+    `[{"name": "desk", "api_key": "...", "api_secret": "...", "spot": {"USDT": "10000"},
+    "futures": {"USDT": "5000"}}]`
+    """
+    if path is None:
+        return []
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"cannot read accounts file {path}: {exc}") from None
+    if not isinstance(body, list):
+        raise typer.BadParameter("accounts file must hold a JSON list of accounts")
+    for index, entry in enumerate(body):
+        missing = [k for k in ("name", "api_key", "api_secret")
+                   if not isinstance(entry, dict) or not isinstance(entry.get(k), str)]
+        if missing:
+            raise typer.BadParameter(f"accounts[{index}] lacks {', '.join(missing)}")
+    return body
+
+
 async def _serve(recording: Recording, settings: ReplaySettings,
-                 info: dict[BinanceMarket, dict[str, Any]]) -> None:
+                 info: dict[BinanceMarket, dict[str, Any]],
+                 accounts: list[dict[str, Any]]) -> None:
     stop = asyncio.Event()
     with contextlib.suppress(NotImplementedError):  # no signal handlers on Windows loops
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with ReplayServer(recording, settings, exchange_info=info) as server:
+        for entry in accounts:
+            server.trading.add_account(entry["name"], entry["api_key"], entry["api_secret"],
+                                       spot=entry.get("spot"), futures=entry.get("futures"))
         _summary(recording, server)
+        if accounts:
+            console.print(f"  trading accounts: {', '.join(a['name'] for a in accounts)}")
         finished = asyncio.create_task(server.wait_finished())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({finished, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -87,6 +115,9 @@ def replay(
     exchange_info: Annotated[Path | None, typer.Option(
         help="A recorded exchangeInfo response to serve instead of the bundled filters.")
     ] = None,
+    accounts: Annotated[Path | None, typer.Option(
+        help="JSON file of trading accounts (name, api_key, api_secret, spot/futures "
+             "balances) for the signed order endpoints.")] = None,
 ) -> None:
     """Serve recorded Binance data over Binance's WebSocket and REST protocol."""
     missing = [str(f) for f in files if not f.exists()]
@@ -100,4 +131,5 @@ def replay(
         start="first_client" if wait_for_client else "now",
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(recording, settings, _exchange_info(exchange_info)))
+        asyncio.run(_serve(recording, settings, _exchange_info(exchange_info),
+                           _accounts(accounts)))
