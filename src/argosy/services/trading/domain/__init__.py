@@ -1,0 +1,1 @@
+"""Pure rules of the trading engine: the order state machine, order checks, the ledger."""
