@@ -1,0 +1,125 @@
+"""Wire schemas of the trading service's public API (/api/v1/orders, fills, positions,
+balances). Quantities and prices travel as decimal strings, never JSON numbers, so no
+digit is lost on the way; timestamps are int nanoseconds UTC.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AmendIn", "BalanceOut", "CancelAllIn", "CancelAllOut", "FillOut", "OrderIn",
+           "OrderOut", "PositionOut", "TransitionOut"]
+
+Dec = str
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instrument: str = Field(examples=["BTC-USDT.binance"], max_length=64)
+    side: Literal["buy", "sell"]
+    type: Literal["market", "limit", "stop_market", "stop_limit", "take_profit",
+                  "take_profit_limit", "trailing_stop", "post_only"]
+    quantity: Dec = Field(examples=["0.001"], max_length=64)
+    price: Dec | None = Field(None, max_length=64, description="limit, stop_limit, "
+                              "take_profit_limit and post_only orders")
+    stop_price: Dec | None = Field(None, max_length=64, description="The trigger of stop and "
+                                   "take-profit orders")
+    trailing_bps: int | None = Field(None, description="trailing_stop: retrace from the best "
+                                     "price, in basis points")
+    time_in_force: Literal["gtc", "ioc", "fok", "gtd"] = "gtc"
+    expire_at: int | None = Field(None, description="gtd: int ns UTC")
+    client_order_id: str | None = Field(
+        None, max_length=36, description="Idempotency key: the same id with the same "
+        "parameters returns the same order; with different parameters, 409.")
+    reduce_only: bool = False
+    account_id: str | None = Field(None, max_length=40,
+                                   description="Default: your default paper account")
+
+
+class AmendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quantity: Dec | None = Field(None, max_length=64)
+    price: Dec | None = Field(None, max_length=64)
+
+
+class TransitionOut(BaseModel):
+    from_status: str | None
+    to_status: str
+    filled_quantity: Dec
+    source: str
+    reason: str | None
+    ts_ns: int
+
+
+class OrderOut(BaseModel):
+    id: str
+    account_id: str
+    client_order_id: str
+    instrument: str
+    side: str
+    type: str
+    quantity: Dec
+    price: Dec | None
+    stop_price: Dec | None
+    trailing_bps: int | None
+    time_in_force: str
+    expire_at: int | None
+    reduce_only: bool
+    status: str = Field(description="new, submitted, submitted_unknown, accepted, "
+                        "partially_filled, filled, cancelled, rejected, expired")
+    filled_quantity: Dec
+    average_price: Dec | None
+    venue_order_id: str | None
+    reason: str | None
+    created_ns: int
+    updated_ns: int
+    transitions: list[TransitionOut] | None = None
+
+
+class FillOut(BaseModel):
+    account_id: str
+    order_id: str
+    fill_id: str
+    instrument: str
+    side: str
+    price: Dec
+    quantity: Dec
+    fee: Dec
+    fee_asset: str
+    liquidity: str
+    ts_ns: int
+
+
+class PositionOut(BaseModel):
+    account_id: str
+    instrument: str
+    quantity: Dec = Field(description="Signed: short < 0")
+    average_entry: Dec | None
+    realized_pnl: Dec
+    unrealized_pnl: Dec
+    fees_paid: Dec
+    mark_price: Dec | None
+
+
+class BalanceOut(BaseModel):
+    account_id: str
+    asset: str
+    total: Dec
+    locked: Dec = Field(description="Held by open orders")
+    available: Dec
+
+
+class CancelAllIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str | None = Field(None, max_length=40)
+    instrument: str | None = Field(None, max_length=64)
+
+
+class CancelAllOut(BaseModel):
+    cancelled: list[str]
+    pending: list[str] = Field(description="Cancel sent, outcome not yet known")

@@ -1,0 +1,1 @@
+"""Use-cases of the trading service; each commits once."""
