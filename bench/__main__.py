@@ -8,7 +8,8 @@ import sys
 BENCHMARKS = ("bench.platform_start", "bench.bus_latency", "bench.users_login",
               "bench.market_book", "bench.gateway_overhead",
               "bench.notification_throughput", "bench.strategy_backtest",
-              "bench.risk_pretrade", "bench.paper_matching", "bench.trading_orders")
+              "bench.risk_pretrade", "bench.paper_matching", "bench.trading_orders",
+              "bench.strategy_optuna")
 
 
 def main() -> int:

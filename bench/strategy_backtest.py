@@ -16,6 +16,12 @@ Measured for Argosy:
 - for the numba indicator kernels (not used by this path): first call with an empty
   numba cache (compile) and with the on-disk cache warm.
 
+Event-driven engine (added with the backtester): the same SMA(10)/SMA(30) strategy as a
+`Strategy` subclass driven bar by bar through the paper venue's matching (Decimal money,
+SimClock), bars/s of `run_backtest` over bars parsed once (CSV parsing excluded, as for
+the peers), median of --event-runs; its final equity and trades are checked against the
+vectorized path (next-open rule) in the same run.
+
     .venv/bin/python -m bench.strategy_backtest [--runs 30] [--peer-runs 5] [--no-peers]
 """
 
@@ -128,6 +134,37 @@ def bench_argosy(open_: np.ndarray, close: np.ndarray, runs: int) -> dict[str, A
     return out
 
 
+def bench_event_driven(csv: Path, runs: int, reference: dict[str, Any]) -> dict[str, Any]:
+    """The event-driven engine on the same bars; `reference` is the vectorized next-open
+    row it must reproduce (trades, orders, final equity to 1e-9 relative)."""
+    from argosy.kernel.instruments import InstrumentId
+    from argosy.kernel.messages import Interval
+    from argosy.services.strategy.backtest import BacktestSpec, Dataset, Feed, run_backtest
+    from argosy.services.strategy.backtest.data import instrument_for, read_bars
+    from argosy.services.strategy.domain.builtins import SmaCrossover
+
+    iid = InstrumentId.parse("BTC-USD.ftx")
+    dataset = Dataset(iid, "bar", Interval.M1, csv)
+    start = time.perf_counter()
+    feed = Feed({iid: instrument_for(dataset, iid)}, read_bars(dataset, iid), [])
+    parse_s = time.perf_counter() - start
+    spec = BacktestSpec(SmaCrossover, (iid,), {"fast": 10, "slow": 30})
+    times, result = [], None
+    for _ in range(runs):
+        result = run_backtest(spec, feed)
+        times.append(result.elapsed_s)
+    assert result is not None
+    equity = float(result.final_equity)
+    same = (len(result.trips), len(result.fills)) == (reference["trades"], reference["orders"]) \
+        and abs(equity - reference["final_equity"]) <= 1e-9 * abs(reference["final_equity"])
+    n = len(feed)
+    return {"bars_per_s": {"median": n / statistics.median(times), "min": n / max(times),
+                           "max": n / min(times)},
+            "final_equity": equity, "trades": len(result.trips), "orders": len(result.fills),
+            "fills_digest": result.fills_digest, "matches_vectorized": same,
+            "csv_parse_s": parse_s}
+
+
 def run_peer(script: str, csv: Path, runs: int) -> dict[str, Any]:
     if not PEER_PY.exists():
         return {"error": f"not installed ({PEER_PY} missing: run {PEERS / 'setup.sh'})"}
@@ -153,6 +190,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--peer-runs", type=int, default=5)
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--event-runs", type=int, default=5)
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args()
     csv = args.csv or largest_csv()
@@ -165,6 +203,7 @@ def main() -> int:
         cold = fresh_process(_KERNELS, csv, cache)
         warm = fresh_process(_KERNELS, csv, cache)
     ours = bench_argosy(open_, close, args.runs)
+    event = bench_event_driven(csv, args.event_runs, ours["next_open"])
     peers = {} if args.no_peers else {
         name: run_peer(script, csv, args.peer_runs)
         for name, (script, _) in PEER_SCRIPTS.items()}
@@ -179,7 +218,11 @@ def main() -> int:
             ratio = f"{row['bars_per_s']['median'] / base:7.0f}" if base else "      -"
             print(f"{label:<30} {fill_at:<10} {_fmt(row['bars_per_s']):>36} {ratio} "
                   f"{row['final_equity']:13.2f} {row['trades']:7d} {row['orders']:7d}")
-    mismatches = 0
+    ratio = f"{event['bars_per_s']['median'] / base:7.1f}" if base else "      -"
+    print(f"{'argosy event-driven':<30} {'next_open':<10} {_fmt(event['bars_per_s']):>36} "
+          f"{ratio} {event['final_equity']:13.2f} {event['trades']:7d} {event['orders']:7d}  "
+          f"{'yes' if event['matches_vectorized'] else 'NO'} (vs vectorized)")
+    mismatches = 0 if event["matches_vectorized"] else 1
     for name, peer in peers.items():
         fill_at = PEER_SCRIPTS[name][1]
         if "error" in peer:
@@ -212,7 +255,8 @@ def main() -> int:
         f"{k} {cold[k] * 1e3:.0f}/{warm[k] * 1e3:.0f}" for k in cold
         if k not in ("total_s", "numba_import")))
     print(json.dumps({"bench": "strategy_backtest", "input": csv.name, "bars": len(close),
-                      "argosy": ours, "argosy_after_peers": after, "argosy_first_call": first,
+                      "argosy": ours, "argosy_after_peers": after,
+                      "argosy_event_driven": event, "argosy_first_call": first,
                       "numba_kernels": {"cold": cold, "warm": warm},
                       "peers": peers}, default=str))
     return 1 if mismatches else 0

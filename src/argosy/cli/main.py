@@ -6,7 +6,14 @@ import sys
 
 import typer
 
-from argosy.cli import config_cmd, replay_cmd, runner, users_cmd
+from argosy.cli import (
+    backtest_cmd,
+    config_cmd,
+    optimize_cmd,
+    replay_cmd,
+    runner,
+    users_cmd,
+)
 from argosy.kernel.errors import ConfigurationError
 
 __all__ = ["app", "main"]
@@ -19,9 +26,10 @@ app.command("run")(runner.run)
 app.command("serve")(runner.serve)
 app.command("token")(config_cmd.token)
 app.command("replay")(replay_cmd.replay)
+app.command("backtest")(backtest_cmd.backtest)
+app.command("optimize")(optimize_cmd.optimize)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(users_cmd.app, name="users")
-
 
 
 def main() -> None:

@@ -1,28 +1,72 @@
-"""Wiring of the strategy service."""
+"""Wiring of the strategy service (8084)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from argosy.platform.http.identity import identity_dependency
 from argosy.platform.runtime.app import create_service_app
 from argosy.platform.runtime.service import ServiceRuntime, ServiceSpec
 from argosy.platform.settings import PlatformSettings, load_settings
+from argosy.services.strategy.api import models, optimizations, strategies
+from argosy.services.strategy.backtest.data import Catalog
+from argosy.services.strategy.models_registry import ModelRegistry, ModelService
+from argosy.services.strategy.optimizer_service import OptimizationService
+from argosy.services.strategy.plugins import StrategyRegistry
+from argosy.services.strategy.runner import BacktestRunner
+from argosy.services.strategy.service import StrategyService
 from argosy.services.strategy.settings import StrategySettings
+from argosy.services.strategy.store import StrategyStore
+from argosy.services.strategy.store_opt import OptimizationStore
 
 __all__ = ["create_app"]
 
-DESCRIPTION = "Strategy plugins, backtests, optimisation and live deployments (issue #7)."
+DESCRIPTION = """Strategy plugins (built-ins, `argosy.strategies` entry points, a watched
+directory), event-driven backtests over recorded data through the paper venue's matching,
+optimisation and live deployments (issue #7)."""
 
 
-def create_app(platform: PlatformSettings | None = None) -> FastAPI:
+def create_app(platform: PlatformSettings | None = None,
+               settings: StrategySettings | None = None) -> FastAPI:
     platform = platform or load_settings(PlatformSettings)
-    spec = ServiceSpec(
-        name="strategy",
-        settings=load_settings(StrategySettings),
-        description=DESCRIPTION,
-        uses=frozenset({"db", "objects"}),
-        migrations=Path(__file__).parent / "migrations",
+    settings = settings or load_settings(StrategySettings)
+    rt = ServiceRuntime(
+        ServiceSpec(name="strategy", settings=settings, description=DESCRIPTION,
+                    uses=frozenset({"db", "objects"}),
+                    migrations=Path(__file__).parent / "migrations"),
+        platform,
     )
-    return create_service_app(ServiceRuntime(spec, platform))
+    assert rt.db is not None
+    assert rt.objects is not None
+    registry = StrategyRegistry(settings.strategies_dir)
+    runner = BacktestRunner(settings.backtest_workers, str(settings.data_dir),
+                            str(settings.strategies_dir) if settings.strategies_dir else None)
+    svc = StrategyService(rt.db, StrategyStore(), rt.objects, registry,
+                          Catalog(settings.data_dir), runner,
+                          equity_points=settings.equity_points)
+
+    opt = OptimizationService(rt.db, OptimizationStore(), settings.data_dir)
+    trained = ModelService(ModelRegistry(rt.objects), settings.data_dir)
+
+    async def lifecycle() -> None:
+        """Abandon runs a previous process left, then hold the pools until shutdown."""
+        await svc.recover()
+        await opt.recover()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await svc.close()
+            await opt.close()
+
+    rt.background("backtests", lifecycle, needs=("db", "objects"))
+    if settings.strategies_dir is not None and settings.watch_strategies:
+        rt.background("plugin-watch", registry.watch)
+    identity = identity_dependency(rt.auth)
+    app = create_service_app(rt, [strategies.router(svc, identity),
+                                  optimizations.router(opt, identity),
+                                  models.router(trained, identity)])
+    app.state.strategy_service = svc
+    return app

@@ -1,0 +1,1 @@
+"""REST routers of the strategy service, one module per resource."""
