@@ -26,7 +26,8 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy src/argosy/kernel src/argosy/platform src/argosy/venues \
 		src/argosy/services/notification src/argosy/services/gateway src/argosy/services/users src/argosy/services/config \
-		src/argosy/services/strategy src/argosy/services/risk src/argosy/services/trading
+		src/argosy/services/market_data src/argosy/services/risk src/argosy/services/trading \
+		src/argosy/services/strategy
 
 unit integration e2e: $(STAMP)
 	$(VENV)/bin/pytest tests/$@ -q; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]

@@ -8,8 +8,8 @@ import sys
 BENCHMARKS = ("bench.platform_start", "bench.bus_latency", "bench.users_login",
               "bench.market_book", "bench.gateway_overhead",
               "bench.notification_throughput", "bench.strategy_backtest",
-              "bench.risk_pretrade", "bench.paper_matching", "bench.trading_orders",
-              "bench.strategy_optuna")
+              "bench.paper_matching", "bench.market_service_ingest", "bench.risk_pretrade",
+              "bench.strategy_optuna", "bench.trading_orders")
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ import typer
 from argosy.cli import (
     backtest_cmd,
     config_cmd,
+    market_cmd,
     optimize_cmd,
     replay_cmd,
     runner,
@@ -30,6 +31,7 @@ app.command("backtest")(backtest_cmd.backtest)
 app.command("optimize")(optimize_cmd.optimize)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(users_cmd.app, name="users")
+app.add_typer(market_cmd.app, name="backfill")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,8 +17,11 @@ from argosy.contracts.services import SERVICES, service_info
 from argosy.platform.logging import configure_logging
 from argosy.platform.runtime.launchers import ForkLauncher, Launcher, SubprocessLauncher
 from argosy.platform.runtime.nats_server import EmbeddedNats
+from argosy.platform.runtime.replay_process import ReplayProcess
 from argosy.platform.runtime.supervisor import ChildSpec, Supervisor, python_argv
 from argosy.platform.settings import PlatformSettings, load_settings
+from argosy.services.market_data.replay_venue import plan_replay
+from argosy.services.market_data.settings import MarketDataSettings
 
 __all__ = ["run", "serve"]
 
@@ -84,6 +88,7 @@ def run(
             "ARGOSY_BUS_URL=memory:// cannot connect separate processes; unset it (embedded "
             "NATS) or point it at nats:// or kafka://"
         )
+    replay = _replay_venue(names, env, data_dir)
     table = Table(title=f"Argosy — data in {data_dir}", show_lines=False)
     table.add_column("service")
     table.add_column("url")
@@ -103,4 +108,33 @@ def run(
         children, data_dir=data_dir, launcher=launcher, embedded_nats=nats,
         say=lambda msg: console.print(msg, markup=False, highlight=False),
     )
-    raise typer.Exit(asyncio.run(sup.run()))
+    raise typer.Exit(asyncio.run(_supervise(sup, replay)))
+
+
+def _replay_venue(names: list[str], env: dict[str, str], data_dir: Path) -> ReplayProcess | None:
+    """Replay mode (the default under `run`): a replay venue over the recordings, its URL
+    passed to market-data; see services/market_data/replay_venue.py."""
+    if "market-data" not in names:
+        return None
+    plan = plan_replay(load_settings(MarketDataSettings))
+    console.print(plan.message, markup=False, highlight=False)
+    env.update(plan.env)
+    if not plan.files:
+        return None
+    replay = ReplayProcess(plan.files, data_dir / "logs" / "replay.log", speed=plan.speed)
+    env["ARGOSY_MARKET_DATA_REPLAY_URL"] = replay.url
+    return replay
+
+
+async def _supervise(sup: Supervisor, replay: ReplayProcess | None) -> int:
+    """The supervisor's run, with the replay venue alive around it (stopped last)."""
+    if replay is None:
+        return await sup.run()
+    keeper = asyncio.create_task(replay.keep_alive(
+        lambda msg: console.print(msg, markup=False, highlight=False)))
+    try:
+        return await sup.run()
+    finally:
+        await replay.stop()
+        keeper.cancel()
+        await asyncio.gather(keeper, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""Market data rules with no I/O: cleaning, bars, queries, continuity, archive rows."""
