@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from argosy.contracts import headers as h
 from argosy.kernel.instruments import InstrumentId
+from argosy.platform.auth.internal import Principal
 from tests.integration.market_data.conftest import SPOT, MakeMarket, Market
 from tests.integration.market_data.test_backfill import spot_trade_zips
 
@@ -145,6 +147,13 @@ async def test_identity_permissions_and_subscriptions(make_market: MakeMarket) -
         assert (await market.client.delete(path, headers=reader)).status_code == 403
         assert (await market.client.delete(path, headers=market.headers())).status_code == 204
         assert (await market.client.delete(path, headers=market.headers())).status_code == 404
+        # A remote admin (a user through the gateway) may not name files on this machine.
+        admin = {h.IDENTITY: market.runtime.auth.mint(
+            Principal("user:u1", frozenset({"market:read", "market:admin"})))}
+        archive = {"instrument": "BTC-USDT.binance", "source": "archive",
+                   "paths": ["/etc/passwd"]}
+        refused = await market.client.post(f"{PAGES}/backfill", json=archive, headers=admin)
+        assert error(refused)[:2] == (403, "paths")
         spec = (await market.client.get("/openapi.json")).json()
         assert {f"{PAGES}/{p}" for p in ("instruments", "candles", "trades", "book", "ticker",
                                          "continuity", "subscriptions")} <= set(spec["paths"])

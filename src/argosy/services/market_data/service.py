@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from argosy.kernel.clock import Clock
-from argosy.kernel.errors import Invalid, NotFound, Unavailable
+from argosy.kernel.errors import Forbidden, Invalid, NotFound, Unavailable
 from argosy.kernel.instruments import InstrumentId
 from argosy.platform.auth.internal import Principal
 from argosy.platform.cache.base import Cache
@@ -246,6 +246,13 @@ class MarketDataService:
     # --- backfill jobs ---------------------------------------------------------------------
     async def start_backfill(self, p: Principal, body: dict[str, Any]) -> dict[str, Any]:
         spec = BackfillSpec.parse(body)
+        if spec.source == "archive" and p.kind != "operator":
+            # Paths name files on this machine: only an operator holding the platform's
+            # internal secret (`argosy backfill archive --service`) may point the service
+            # at them, never a remote admin through the gateway.
+            raise Forbidden("archive paths can only be given by an operator on the "
+                            "platform's machine (argosy backfill archive --service)",
+                            field="paths")
         job_id = uuid.uuid4().hex
         task = asyncio.create_task(run_job(spec, self.backfiller, self.db, self.store,
                                            by=p.subject, job_id=job_id))
