@@ -16,7 +16,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from argosy.contracts import headers as h
 from argosy.contracts.v1.identity import ApiKeyGrant
@@ -123,6 +123,12 @@ def echo_app(service: str, state: EchoState, auth: InternalAuth) -> FastAPI:
     @app.get("/api/v1/orders", summary="List orders")
     async def list_orders(request: Request) -> Response:
         return await echo(request)
+
+    @app.get("/api/v1/orders/redirect", include_in_schema=False)
+    async def redirect(request: Request, to: str = "self") -> Response:
+        """An absolute redirect to itself, as FastAPI's trailing-slash 307 makes one."""
+        target = f"{str(request.base_url).rstrip('/')}/api/v1/orders?from=redirect"
+        return RedirectResponse(target if to == "self" else to, status_code=307)
 
     @app.get("/api/v1/orders/{order_id}", summary="One order")
     async def get_order(order_id: str, request: Request) -> Response:

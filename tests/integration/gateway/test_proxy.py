@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from tests.integration.gateway.conftest import GatewayFactory, Harness
@@ -29,6 +30,16 @@ async def test_unknown_and_crafted_paths_are_404(gw: Harness) -> None:
         assert r.status_code == 404, path
         assert r.json()["error"]["code"] == "not_found"
     assert (await gw.client.get("/healthz")).json()["service"] == "gateway"
+
+
+async def test_an_upstream_redirect_to_itself_becomes_a_gateway_path(gw: Harness) -> None:
+    r = await gw.client.get("/api/v1/orders/redirect", headers=gw.bearer())
+    assert r.status_code == 307
+    assert r.headers["location"] == "/api/v1/orders?from=redirect"  # not the instance URL
+    away = "https://example.com/elsewhere"
+    r = await gw.client.get("/api/v1/orders/redirect", params={"to": away},
+                            headers=gw.bearer())
+    assert r.headers["location"] == away  # someone else's address is the upstream's call
 
 
 async def test_version_and_response_headers(gw: Harness) -> None:
@@ -188,6 +199,34 @@ async def test_least_connections_avoids_the_busy_instance(make_gateway: GatewayF
         slow_instance = (await slow).json()["instance"]
         assert slow_instance not in quick
         assert len(set(quick)) == 1
+
+
+async def test_a_request_its_client_gave_up_is_not_held_against_the_instance(
+    make_gateway: GatewayFactory,
+) -> None:
+    """A client that disconnects mid-request (cancelled here, as the ASGI server does)
+    frees the instance's slot without counting a failure: more disconnects than the
+    ejection threshold leave both instances available, idle and the circuit closed."""
+    async with make_gateway(balancer="least_connections", eject_after_failures=2,
+                            breaker_failures=2) as gw:
+        for _ in range(4):
+            task = asyncio.create_task(gw.client.get("/api/v1/orders/slow?s=5",
+                                                     headers=gw.bearer()))
+            deadline = time.monotonic() + 5
+            while not any(i["in_flight"] for i in
+                          gw.upstreams.status()["trading"]["instances"]):
+                assert time.monotonic() < deadline, "the request never reached trading"
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        status = gw.upstreams.status()["trading"]
+        assert status["circuit"] == "closed"
+        assert [(i["in_flight"], i["available"]) for i in status["instances"]] == [
+            (0, True), (0, True)]
+        seen = {(await gw.client.get("/api/v1/orders", headers=gw.bearer())).json()["instance"]
+                for _ in range(4)}
+        assert seen == {"trading-1", "trading-2"}
 
 
 async def test_no_upstream_at_all_is_503_naming_it(make_gateway: GatewayFactory) -> None:

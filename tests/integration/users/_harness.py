@@ -70,7 +70,8 @@ class UsersHarness:
         headers = dict(extra)
         if isinstance(who, User):
             claims = who.claims
-            who = Principal(f"user:{claims['sub']}", frozenset(claims["perms"]), claims["org"])
+            who = Principal(f"user:{claims['sub']}", frozenset(claims["perms"]), claims["org"],
+                            claims["sid"])
         if who is not None:
             headers["x-argosy-identity"] = self.runtime.auth.mint(who)
         return headers
@@ -146,8 +147,8 @@ class UsersHarness:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within_s
         while True:
-            # Work-around: OutboxRelay.run clears its wake-up event after a batch, so a
-            # commit that lands during a batch waits for the 5 s idle poll; nudge it.
+            # Belt and braces: the relay wakes on every outbox commit; a nudge costs
+            # nothing and keeps a slow machine from ever waiting for its 5 s idle poll.
             if self.runtime.relay is not None:
                 self.runtime.relay.wake()
             result = predicate()

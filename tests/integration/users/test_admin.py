@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from argosy.contracts.v1.identity import BUILTIN_ROLES
-from tests.integration.users._harness import UsersHarness
+from argosy.platform.settings import PlatformSettings
+from argosy.services.users.domain.rbac import PLATFORM_PERMISSIONS
+from tests.integration.users._harness import OffsetClock, UsersHarness
+from tests.integration.users.conftest import running, users_settings
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +113,30 @@ async def test_disabling_a_user_ends_sessions_and_keys(users: UsersHarness) -> N
     assert (await users.call("POST", f"{ADMIN}/users/{member.id}/enable", admin)
             ).status_code == 200
     await users.login(member)
+
+
+async def test_platform_permissions_come_only_with_an_operators_organisation(
+    platform_settings: PlatformSettings,
+) -> None:
+    """Registering makes you admin of your organisation, not of the platform: configuration
+    and market-data feeds are every tenant's, so only ARGOSY_USERS_PLATFORM_ORGS grant them."""
+    async with running(platform_settings, users_settings(), OffsetClock()) as h:
+        tenant = await h.register()
+        assert not set(tenant.claims["perms"]) & PLATFORM_PERMISSIONS
+        r = await h.call("POST", f"{ADMIN}/roles", tenant, json={
+            "name": "ops", "permissions": ["config:write"]})
+        assert (r.status_code, r.json()["error"]["field"]) == (422, "permissions")
+        roles = (await h.call("GET", f"{ADMIN}/roles", tenant)).json()["items"]
+        assert not set(roles[0]["permissions"]) & PLATFORM_PERMISSIONS  # admin, as granted
+        member = await h.invite(tenant, roles=["admin"])  # its admin role is still its own
+        assert set(member.claims["perms"]) == set(tenant.claims["perms"])
+        r = await h.call("POST", "/api/v1/api-keys", tenant,
+                         json={"name": "k", "scopes": ["config:read"]})
+        assert r.status_code in (403, 422)
+    operators = users_settings(platform_orgs=[tenant.org])
+    async with running(platform_settings, operators, OffsetClock()) as h:
+        await h.login(tenant)
+        assert set(tenant.claims["perms"]) >= PLATFORM_PERMISSIONS
+        r = await h.call("POST", f"{ADMIN}/roles", tenant, json={
+            "name": "ops", "permissions": ["config:write"]})
+        assert r.status_code == 201, r.text

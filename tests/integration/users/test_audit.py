@@ -12,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from argosy.cli.users_cmd import app as users_cli
+from argosy.platform.secrets import read_secret
+from argosy.services.users.auditlog import AuditLog
 from tests.integration.users._harness import UsersHarness
 
 pytestmark = pytest.mark.integration
@@ -101,3 +103,66 @@ async def test_a_deleted_row_is_found_too(users_sqlite: UsersHarness) -> None:
     assert code == 1
     assert "seq=3" in out
     assert "gap" in out
+
+
+def keyed_audit(h: UsersHarness) -> AuditLog:
+    """The verifier as the service holds it: with the anchor key from the data dir."""
+    assert h.runtime.db is not None
+    key = read_secret(h.runtime.platform.data_dir / "secrets" / "users-audit.key")
+    return AuditLog(h.runtime.db, h.clock, key)
+
+
+async def test_removing_the_newest_rows_is_found(users: UsersHarness) -> None:
+    """What the chain alone misses: the rows left still link, the anchor does not."""
+    await users.register()
+    await users.register()
+    assert await keyed_audit(users).verify() == (
+        (await users.sql("SELECT COUNT(*) FROM audit_log"))[0][0], None)
+    last = (await users.sql("SELECT MAX(seq) FROM audit_log"))[0][0]
+    await users.sql("DELETE FROM audit_log WHERE seq >= :s", s=last - 1)
+    code, out = await cli(users, "verify-audit")
+    assert code == 1, out
+    assert f"seq={last - 1}: rows {last - 1}..{last} were removed" in " ".join(out.split())
+    checked, brk = await keyed_audit(users).verify()
+    assert brk is not None
+    assert checked == last - 2
+
+
+async def test_an_anchor_moved_by_an_intruder_fails_its_signature(
+    users_sqlite: UsersHarness,
+) -> None:
+    h = users_sqlite
+    await h.register()
+    await h.register()
+    head = (await h.sql("SELECT seq, mac FROM audit_head"))[0]
+    assert head[1] is not None  # the service signs what it appends
+    last = head[0]
+    await h.sql("DELETE FROM audit_log WHERE seq = :s", s=last)
+    await h.sql("UPDATE audit_head SET seq = seq - 1, hash = (SELECT hash FROM audit_log "
+                "WHERE seq = :s)", s=last - 1)  # the intruder tidies up behind them
+    _, brk = await keyed_audit(h).verify()
+    assert brk is not None
+    assert brk.reason == "the head anchor's signature does not verify"
+    # the service's next append notices before it signs a new head, and says so in the
+    # chain itself: the evidence outlives the anchor it replaces
+    await h.register()
+    assert (await keyed_audit(h).verify())[1] is None
+    [(detail,)] = await h.sql("SELECT detail FROM audit_log WHERE action = "
+                              "'audit.anchor_mismatch'")
+    assert json.loads(detail) == {"problem": "the head anchor's signature does not verify"}
+
+
+async def test_rows_cut_off_are_recorded_by_the_next_append(users: UsersHarness) -> None:
+    await users.register()
+    last = (await users.sql("SELECT MAX(seq) FROM audit_log"))[0][0]
+    await users.sql("DELETE FROM audit_log WHERE seq = :s", s=last)
+    await users.register()
+    rows = await users.sql("SELECT seq, actor, detail FROM audit_log WHERE action = "
+                           "'audit.anchor_mismatch'")
+    assert len(rows) == 1
+    seq, actor, detail = rows[0]
+    assert (seq, actor) == (last, "service:users")  # linked where the cut row was
+    detail = detail if isinstance(detail, dict) else json.loads(detail)
+    assert detail == {"problem": f"the head anchor is at seq {last}, the log ends at seq "
+                                 f"{last - 1}"}
+    assert (await keyed_audit(users).verify())[1] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jwt
 import pytest
 
 from argosy.platform.settings import PlatformSettings
@@ -75,9 +76,17 @@ async def test_password_change_needs_the_current_one_and_ends_other_sessions(
                                                    "new_password": NEW})
     assert r.status_code == 200, r.text
     fresh = r.json()["refresh_token"]
-    for old in (phone_refresh, alice.refresh_token):
-        assert (await users.client.post(REFRESH, json={"refresh_token": old})).status_code == 401
+    kept = jwt.decode(r.json()["access_token"], options={"verify_signature": False})["sid"]
+    assert kept == alice.claims["sid"]  # the laptop (the caller) stays logged in
+    for old, code in ((phone_refresh, "session_revoked"),
+                      (alice.refresh_token, "session_expired")):  # spent, not a theft
+        answer = await users.client.post(REFRESH, json={"refresh_token": old})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (401, code)
     assert (await users.client.post(REFRESH, json={"refresh_token": fresh})).status_code == 200
+    revoked = [e.json()["session_id"] for e in users.events
+               if e.topic == "users.session.revoked" and e.json()["user_id"] == alice.id]
+    assert kept not in revoked
+    assert len(revoked) == 1
     await users.login(alice, expect=401)
     alice.password = NEW
     await users.login(alice)

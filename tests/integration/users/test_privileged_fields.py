@@ -40,6 +40,7 @@ VALID: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/v1/admin/users"): {"email": "invitee@example.com"},
     ("POST", "/api/v1/admin/users/{user_id}/roles"): {"role": "viewer"},
     ("POST", "/api/v1/admin/roles"): {"name": "desk", "permissions": ["orders:read"]},
+    ("PATCH", "/api/v1/admin/roles/{role}"): {"description": "changed"},
 }
 
 

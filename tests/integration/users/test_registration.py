@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.integration.users._harness import PASSWORD, UsersHarness
@@ -90,13 +92,51 @@ async def test_bad_registrations_are_4xx_and_change_nothing(
         assert (await users_sqlite.sql(f"SELECT COUNT(*) FROM {table}"))[0][0] == 0  # noqa: S608
 
 
-async def test_duplicate_email_is_a_conflict(users: UsersHarness) -> None:
+async def test_a_registered_email_gets_the_same_answer_and_its_owner_an_event(
+    users: UsersHarness,
+) -> None:
+    """No enumeration: the answer for a taken address has the same status and shape as
+    for a new one (made-up ids, nothing created); the owner hears about it instead."""
     alice = await users.register(login=False)
-    r = await users.client.post(REGISTER, json={"email": alice.email.upper(),
-                                                "password": PASSWORD})
-    assert r.status_code == 409
-    assert r.json()["error"]["field"] == "email"
-    assert (await users.sql("SELECT COUNT(*) FROM users"))[0][0] == 1
+    fresh = await users.client.post(REGISTER, json={
+        "email": f"fresh-{alice.email}", "password": PASSWORD})
+    again = await users.client.post(REGISTER, json={"email": alice.email.upper(),
+                                                    "password": "another long passphrase"})
+    assert (again.status_code, fresh.status_code) == (201, 201), again.text
+    assert set(again.json()) == set(fresh.json())
+    assert again.json()["email"] == alice.email
+    assert again.json()["email_verified"] is False
+    for key, prefix in (("user_id", "usr_"), ("org", "org_"), ("account_id", "acc_")):
+        assert again.json()[key].startswith(prefix)
+        assert again.json()[key] != getattr(alice, {"user_id": "id"}.get(key, key))
+    assert again.headers.keys() == fresh.headers.keys()
+    assert (await users.sql("SELECT COUNT(*) FROM users"))[0][0] == 2  # alice and fresh
+    assert (await users.sql("SELECT COUNT(*) FROM accounts"))[0][0] == 2
+    event = await users.event("users.registration.repeated", user_id=alice.id)
+    assert (event["email"], event["org"]) == (alice.email, alice.org)
+    await users.login(alice)  # the owner's password did not change
+    rows = await users.sql("SELECT detail FROM audit_log WHERE action = "
+                           "'user.registration_repeated' AND target_id = :id", id=alice.id)
+    assert len(rows) == 1
+    # the made-up account is nobody's: not a way in either
+    r = await users.call("GET", f"/api/v1/accounts/{again.json()['account_id']}", alice)
+    assert r.status_code == 404
+
+
+async def test_repeated_registrations_notify_the_owner_a_few_times_only(
+    users_sqlite: UsersHarness,
+) -> None:
+    alice = await users_sqlite.register(login=False)
+    for _ in range(5):
+        r = await users_sqlite.client.post(REGISTER, json={"email": alice.email,
+                                                           "password": PASSWORD})
+        assert r.status_code == 201
+    await users_sqlite.wait_for(lambda: len(users_sqlite.published(
+        "users.registration.repeated")) >= 3)
+    rows = await users_sqlite.sql("SELECT detail FROM audit_log WHERE action = "
+                                  "'user.registration_repeated' ORDER BY seq")
+    assert [json.loads(r[0])["notified"] for r in rows] == [True] * 3 + [False] * 2
+    assert len(users_sqlite.published("users.registration.repeated")) == 3
 
 
 async def test_profile_update_validates_and_audits(users: UsersHarness) -> None:

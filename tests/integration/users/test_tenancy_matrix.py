@@ -22,6 +22,7 @@ BODIES: dict[tuple[str, str], Any] = {
                                                             "api_secret": "SECRET-B"},
     ("POST", "/api/v1/kyc/cases/{user_id}/review"): {"action": "start_review"},
     ("POST", "/api/v1/admin/users/{user_id}/roles"): {"role": "viewer"},
+    ("PATCH", "/api/v1/admin/roles/{role}"): {"permissions": ["orders:read"]},
 }
 PERSONAL = ("/api/v1/accounts", "/api/v1/api-keys", "/api/v1/kyc/documents",
             "/api/v1/users/me")
@@ -52,8 +53,10 @@ async def alice_world(h: UsersHarness) -> tuple[User, dict[str, str]]:
            ).json()["documents"][0]["id"]
     session = (await h.call("GET", "/api/v1/users/me/sessions", alice)).json()["items"][0]["id"]
     device = (await h.call("GET", "/api/v1/users/me/devices", alice)).json()["items"][0]["id"]
+    assert (await h.call("POST", "/api/v1/admin/roles", alice, json={
+        "name": "desk-alice", "permissions": ["orders:read"]})).status_code == 201
     ids = {"account_id": account, "key_id": key, "user_id": alice.id, "document_id": doc,
-           "session_id": session, "device_id": device, "role": "admin"}
+           "session_id": session, "device_id": device, "role": "desk-alice"}
     return alice, ids
 
 
@@ -65,6 +68,7 @@ async def snapshot(h: UsersHarness) -> list[Any]:
                "SELECT id, revoked_ns FROM sessions",
                "SELECT id FROM devices",
                "SELECT user_id, role FROM role_grants",
+               "SELECT org_id, name, permissions, description FROM custom_roles",
                "SELECT id, status FROM users")
     return [sorted(await h.sql(q)) for q in queries]
 

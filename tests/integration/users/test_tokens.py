@@ -11,6 +11,7 @@ import pytest
 
 from argosy.contracts.v1.identity import BUILTIN_ROLES, AccessClaims
 from argosy.platform.auth.internal import Principal
+from argosy.services.users.domain.rbac import PLATFORM_PERMISSIONS
 from tests.integration.users._harness import User, UsersHarness
 
 pytestmark = pytest.mark.integration
@@ -49,7 +50,8 @@ async def test_access_token_verifies_against_the_jwks_with_exactly_the_claims(
     parsed = AccessClaims.model_validate(claims)
     assert (parsed.sub, parsed.org, parsed.typ) == (alice.id, alice.org, "access")
     assert parsed.roles == ["admin"]
-    assert set(parsed.perms) == BUILTIN_ROLES["admin"]
+    # the registrant administers a new organisation, not the platform
+    assert set(parsed.perms) == BUILTIN_ROLES["admin"] - PLATFORM_PERMISSIONS
     assert parsed.exp - parsed.iat == users.settings.access_ttl_s
     assert parsed.nbf == parsed.iat
     sid = (await users.sql("SELECT id FROM sessions"))[0][0]

@@ -2,7 +2,9 @@
 
 Why grants stay in process memory: the contract (ApiKeyGrant) carries the HMAC secret,
 which must live only in the gateway's memory, never in a shared cache. Grants are kept
-for `grant_ttl_s` and dropped at once on `users.api_key.revoked`. Nonces, on the other
+for `grant_ttl_s` and dropped at once on `users.api_key.revoked`; a revocation is final,
+so a grant fetched while the event arrived (the users service may have answered just
+before revoking) is not kept either. Nonces, on the other
 hand, must be shared: a replay sent to another gateway instance is still a replay, so
 they go into the cache (Redis in a deployment) with an atomic increment. If that store is
 down, signed requests are refused (503) rather than accepted without replay protection.
@@ -52,10 +54,14 @@ class ApiKeys:
         self._users, self._cache = users, cache
         self._ttl, self._clock, self._wall_ms = grant_ttl_s, clock, wall_ms
         self._grants: OrderedDict[str, tuple[ApiKeyGrant | None, float]] = OrderedDict()
+        self._revoked: OrderedDict[str, None] = OrderedDict()  # recent revocation events
         self.fetches = 0
 
     def revoke(self, key_id: str) -> None:
         self._grants.pop(key_id, None)
+        self._revoked[key_id] = None
+        if len(self._revoked) > _MAX_GRANTS:  # older ones: users answers 404 by now
+            self._revoked.popitem(last=False)
         log.info("api_key.dropped", key_id=key_id)
 
     async def grant(self, key_id: str) -> ApiKeyGrant:
@@ -80,6 +86,8 @@ class ApiKeys:
                               dependency="users") from None
         if grant is not None and grant.key_id != key_id:
             raise Unavailable("users answered for another API key", dependency="users")
+        if key_id in self._revoked:  # revoked while we asked, or since
+            grant = None
         ttl = self._ttl if grant is not None else min(self._ttl, _UNKNOWN_FOR_S)
         if ttl > 0:
             self._grants[key_id] = (grant, self._clock() + ttl)

@@ -40,10 +40,12 @@ _PAGE = """<!doctype html>
 <script src="/docs/init.js"></script>
 </body></html>"""
 
+# validatorUrl: Swagger UI's default sends every visitor's browser to validator.swagger.io
+# with the document's URL (a badge image): an external call, and a dead image offline.
 INIT_JS = """window.ui = SwaggerUIBundle({
   url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-  layout: "StandaloneLayout", persistAuthorization: true
+  layout: "StandaloneLayout", persistAuthorization: true, validatorUrl: null
 });"""
 
 

@@ -62,11 +62,31 @@ def _request_headers(scope: Scope, extra: list[tuple[str, str]]) -> list[tuple[s
     return out
 
 
-def _response_headers(resp: aiohttp.ClientResponse, keep_length: bool) -> list[tuple[bytes, bytes]]:
+def _response_headers(
+    resp: aiohttp.ClientResponse, keep_length: bool, upstream: str
+) -> list[tuple[bytes, bytes]]:
     drop = set(_STRIP_RESPONSE)
     if keep_length:
         drop.discard("content-length")
-    return [(n.lower(), v) for n, v in resp.raw_headers if n.lower().decode("latin-1") not in drop]
+    out = []
+    for name, value in resp.raw_headers:
+        lower = name.lower()
+        if lower.decode("latin-1") in drop:
+            continue
+        if lower == b"location":
+            value = _public_location(value, upstream)
+        out.append((lower, value))
+    return out
+
+
+def _public_location(value: bytes, upstream: str) -> bytes:
+    """An upstream's redirect to itself (FastAPI's trailing-slash 307 says
+    `http://users:8083/api/v1/accounts`) becomes a path on the gateway: the client must
+    never be sent round the gateway, nor learn where the services live."""
+    base = upstream.encode("latin-1")
+    if value == base or value.startswith(base + b"/") or value.startswith(base + b"?"):
+        return value[len(base):] or b"/"
+    return value
 
 
 class Proxy:
@@ -164,7 +184,7 @@ class Proxy:
                 upstream_ms=round(elapsed * 1000, 2),
             )
             if resp is not None and (ok or budget == 0 or len(tried) > budget):
-                return self._response(resp, method, buffered, content)
+                return self._response(resp, method, buffered, content, instance.url)
             if resp is not None:
                 resp.release()
             retry = (not sent) or len(tried) <= budget
@@ -174,12 +194,13 @@ class Proxy:
                 raise pool.unavailable(f"{reason}; circuit now open", cause="circuit_open")
 
     def _response(
-        self, resp: aiohttp.ClientResponse, method: str, buffered: bool, content: bytes
+        self, resp: aiohttp.ClientResponse, method: str, buffered: bool, content: bytes,
+        upstream: str,
     ) -> Response:
         if buffered:
             out = Response(status_code=resp.status)
             keep_length = method == "HEAD" or resp.status in (204, 304)
-            out.raw_headers = _response_headers(resp, keep_length)
+            out.raw_headers = _response_headers(resp, keep_length, upstream)
             out.body = content
             if not keep_length:
                 out.raw_headers.append((b"content-length", str(len(content)).encode()))
@@ -192,7 +213,7 @@ class Proxy:
 
         streamed = StreamingResponse(chunks(), status_code=resp.status,
                                      background=BackgroundTask(_release, resp))
-        streamed.raw_headers = _response_headers(resp, keep_length=True)
+        streamed.raw_headers = _response_headers(resp, keep_length=True, upstream=upstream)
         return streamed
 
 

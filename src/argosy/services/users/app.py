@@ -11,7 +11,7 @@ from argosy.kernel.clock import Clock, LiveClock
 from argosy.platform.http.identity import identity_dependency
 from argosy.platform.runtime.app import create_service_app
 from argosy.platform.runtime.service import ServiceRuntime, ServiceSpec
-from argosy.platform.secrets import ensure_secret
+from argosy.platform.secrets import ensure_secret, read_secret
 from argosy.platform.settings import PlatformSettings, load_settings
 from argosy.services.users.api import accounts as accounts_api
 from argosy.services.users.api import admin as admin_api
@@ -30,6 +30,7 @@ from argosy.services.users.login_throttle import LoginThrottle
 from argosy.services.users.service._context import Deps
 from argosy.services.users.service.accounts import AccountsService
 from argosy.services.users.service.admin import AdminService
+from argosy.services.users.service.admin_roles import RolesService
 from argosy.services.users.service.api_keys import ApiKeysService
 from argosy.services.users.service.audit import AuditService
 from argosy.services.users.service.auth import AuthService
@@ -57,6 +58,15 @@ def open_vault(settings: UsersSettings, data_dir: Path) -> Vault:
     path = data_dir / "secrets" / "users-vault.key"
     ensure_secret(path)
     return Vault(path)
+
+
+def audit_anchor_key(settings: UsersSettings, data_dir: Path) -> bytes:
+    """The key that signs the audit log's head anchor; kept out of the database, so an
+    intruder with the database alone cannot hide the removal of the newest rows."""
+    if settings.audit_key_file is not None:
+        return read_secret(settings.audit_key_file, setting="ARGOSY_USERS_AUDIT_KEY_FILE",
+                           nbytes=32)
+    return ensure_secret(data_dir / "secrets" / "users-audit.key")
 
 
 def passwords_from(settings: UsersSettings) -> Passwords:
@@ -94,7 +104,8 @@ def create_app(
                        cache_s=settings.key_cache_s)
     account_policy, ip_policy = throttle_policies(settings)
     d = Deps(
-        db=rt.db, store=UsersStore(), events=UsersEvents(rt.outbox), audit=AuditLog(rt.db, clock),
+        db=rt.db, store=UsersStore(), events=UsersEvents(rt.outbox),
+        audit=AuditLog(rt.db, clock, audit_anchor_key(settings, rt.data_dir)),
         vault=vault, passwords=passwords_from(settings), keys=keys,
         throttle=LoginThrottle(rt.cache, clock, account=account_policy, ip=ip_policy),
         objects=rt.objects, settings=settings, clock=clock,
@@ -107,14 +118,15 @@ def create_app(
     req = RequestDeps(identity_dependency(rt.auth), settings.trusted_proxies)
     accounts, api_keys, audit = AccountsService(d), ApiKeysService(d), AuditService(d)
     routers = [
-        auth_api.router(req, AuthService(d), RecoveryService(d, rt.cache), TwoFactorService(d)),
+        auth_api.router(req, AuthService(d, rt.cache), RecoveryService(d, rt.cache),
+                        TwoFactorService(d)),
         auth_api.jwks_router(keys),
         me_api.router(req, MeService(d)),
         accounts_api.router(req, accounts),
         api_keys_api.router(req, api_keys),
         kyc_api.router(req, KycService(d), settings.kyc_max_bytes),
         audit_api.router(req, audit),
-        admin_api.router(req, AdminService(d)),
+        admin_api.router(req, AdminService(d), RolesService(d)),
         internal_api.router(req, accounts, api_keys, audit),
     ]
     return create_service_app(rt, routers)

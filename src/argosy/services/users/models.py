@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "AccountRow",
     "ApiKeyRow",
+    "AuditHeadRow",
     "AuditRow",
     "Base",
     "CredentialRow",
@@ -264,3 +265,15 @@ class AuditRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHeadRow(Base):
+    """One row (id 1): the audit chain's newest link, rewritten with every append."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_ns: Mapped[int] = mapped_column(BigInteger)

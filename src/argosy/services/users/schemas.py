@@ -17,7 +17,7 @@ __all__ = [
     "DeviceOut", "KycCaseOut", "KycDocumentOut", "KycReviewIn", "LoginIn", "PasswordChangeIn",
     "PasswordResetConfirmIn", "PasswordResetIn", "ProfileOut", "ProfilePatch",
     "RecoveryCodesOut", "RefreshIn", "RegisterIn", "RegisterOut", "RoleAssignIn", "RoleIn",
-    "RoleOut", "SessionOut", "TokenIn", "TokenOut", "TotpCodeIn", "TotpDisableIn",
+    "RoleOut", "RolePatch", "SessionOut", "TokenIn", "TokenOut", "TotpCodeIn", "TotpDisableIn",
     "TotpEnrolOut",
 ]
 
@@ -278,6 +278,12 @@ class RoleIn(_In):
     name: str = Field(max_length=32)
     permissions: list[str] = Field(max_length=64)
     description: str = Field("", max_length=500)
+
+
+class RolePatch(_In):
+    permissions: list[str] | None = Field(None, max_length=64,
+                                          description="The whole new set (replaces the old).")
+    description: str | None = Field(None, max_length=500)
 
 
 class RoleOut(_Out):

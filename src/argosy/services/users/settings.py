@@ -49,6 +49,13 @@ class UsersSettings(ServiceSettings):
         description="CIDRs whose X-Forwarded-For is believed (the gateway).",
     )
 
+    # -- organisations ---------------------------------------------------------------
+    platform_orgs: tuple[str, ...] = Field(
+        (), description="Organisations (ids) of the platform's operators: their roles also "
+                        "grant config:read, config:write and market:admin, which no other "
+                        "organisation's roles do.",
+    )
+
     # -- tokens ----------------------------------------------------------------------
     access_ttl_s: int = Field(600, ge=30, le=3600, description="Access JWT lifetime.")
     refresh_ttl_s: int = Field(14 * 86400, ge=300, description="Idle refresh lifetime.")
@@ -66,6 +73,10 @@ class UsersSettings(ServiceSettings):
     paper_currency: str = Field("USDT")
     vault_key_file: Path | None = Field(
         None, description="32-byte hex master key of the vault (default: generated)."
+    )
+    audit_key_file: Path | None = Field(
+        None, description="32-byte hex key that signs the audit log's head anchor "
+                          "(default: generated into the data dir)."
     )
     kyc_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     kyc_content_types: tuple[str, ...] = ("application/pdf", "image/jpeg", "image/png")

@@ -75,6 +75,18 @@ class UsersStore:
     async def custom_role_perms(self, s: AsyncSession, org: str) -> dict[str, frozenset[str]]:
         return {r.name: frozenset(r.permissions) for r in await self.custom_roles(s, org)}
 
+    async def custom_role(self, s: AsyncSession, org: str, name: str, *,
+                          lock: bool = False) -> CustomRoleRow | None:
+        q = select(CustomRoleRow).where(CustomRoleRow.org_id == org, CustomRoleRow.name == name)
+        return await _first(s, q.with_for_update() if lock else q)
+
+    async def role_holders(self, s: AsyncSession, org: str, role: str) -> Sequence[UserRow]:
+        """Every member holding `role`, whatever their status."""
+        q = (select(UserRow).join(RoleGrantRow, RoleGrantRow.user_id == UserRow.id)
+             .where(RoleGrantRow.org_id == org, RoleGrantRow.role == role)
+             .order_by(UserRow.id))
+        return (await s.scalars(q)).all()
+
     async def grant(self, s: AsyncSession, user_id: str, role: str) -> RoleGrantRow | None:
         q = select(RoleGrantRow).where(RoleGrantRow.user_id == user_id, RoleGrantRow.role == role)
         return await _first(s, q)
@@ -155,6 +167,14 @@ class UsersStore:
         await s.execute(update(RefreshTokenRow).where(
             RefreshTokenRow.session_id == session_id, RefreshTokenRow.grace_sealed.is_not(None)
         ).values(grace_sealed=None))
+
+    async def retire_refresh_tokens(self, s: AsyncSession, session_id: str, now: int) -> None:
+        """The session's live refresh tokens stop working (expired, not reused: presenting
+        one later is refused without revoking the session)."""
+        await s.execute(update(RefreshTokenRow).where(
+            RefreshTokenRow.session_id == session_id, RefreshTokenRow.rotated_ns.is_(None),
+            RefreshTokenRow.expires_ns > now,
+        ).values(expires_ns=now, grace_sealed=None))
 
     async def device(self, s: AsyncSession, user_id: str, *, fingerprint: str | None = None,
                      device_id: str | None = None) -> DeviceRow | None:

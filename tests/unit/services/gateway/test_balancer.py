@@ -42,6 +42,24 @@ def test_least_connections_prefers_the_idlest() -> None:
     assert b.pick() is first  # 0 in flight again, the others have 1
 
 
+def test_an_abandoned_request_frees_its_slot_without_a_verdict() -> None:
+    """A client that gave up says nothing about the instance: its slot is freed (else
+    least-connections would avoid a healthy instance forever) and no failure counts."""
+    b = Balancer(URLS, strategy="least_connections", eject_after=1)
+    first = b.pick()
+    assert first is not None
+    for _ in range(3):
+        b.started(first)
+        b.abandoned(first)
+    assert first.in_flight == 0
+    assert first.failures == 0
+    for other in b.instances[1:]:
+        b.started(other)
+    assert b.pick() is first  # still available, and the idlest again
+    b.abandoned(first)  # never below zero
+    assert first.in_flight == 0
+
+
 def test_exclude_skips_tried_instances_and_none_when_exhausted() -> None:
     b = Balancer(URLS)
     assert b.pick(exclude=["http://a", "http://b"]).url == "http://c"  # type: ignore[union-attr]

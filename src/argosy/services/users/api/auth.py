@@ -38,7 +38,10 @@ def router(deps: RequestDeps, auth: AuthService, recovery: RecoveryService,
     Who = Annotated[Caller, Depends(deps.caller)]  # noqa: N806  (type aliases)
     From = Annotated[Client, Depends(deps.client)]  # noqa: N806
 
-    @r.post("/register", status_code=201, summary="Create an account (and its organisation)")
+    @r.post("/register", status_code=201, summary="Create an account (and its organisation)",
+            description="The answer is the same for an address that already has an account "
+                        "(its owner is notified instead; no account is created), so it "
+                        "cannot be used to find out who is registered.")
     async def register(body: RegisterIn, client: From) -> RegisterOut:
         return await auth.register(body, client)
 
@@ -80,7 +83,7 @@ def router(deps: RequestDeps, auth: AuthService, recovery: RecoveryService,
         return Response(status_code=204)
 
     @r.post("/password/change",
-            summary="Change the password; ends every session and returns a fresh pair")
+            summary="Change the password; ends every other session, returns a fresh pair")
     async def change(body: PasswordChangeIn, c: Who, response: Response) -> TokenOut:
         response.headers.update(_NO_STORE)
         return await recovery.change_password(c, body.current_password, body.new_password)

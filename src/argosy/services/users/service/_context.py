@@ -82,6 +82,11 @@ class Deps:
     def now(self) -> int:
         return self.clock.now_ns()
 
+    def platform_org(self, org: str) -> bool:
+        """Whether `org` is an operators' organisation (its roles grant platform-wide
+        permissions: domain/rbac.py)."""
+        return org in self.settings.platform_orgs
+
     def unseal(self, sealed: str, purpose: str) -> bytes:
         """Open a vault value; a value that fails is an integrity problem, reported without
         a traceback (whose locals could hold key material)."""

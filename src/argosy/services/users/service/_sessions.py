@@ -14,18 +14,29 @@ from argosy.kernel.ids import new_id, new_ulid
 from argosy.services.users.domain.rbac import resolve
 from argosy.services.users.events import SessionRevoked
 from argosy.services.users.models import RefreshTokenRow, SessionRow, UserRow
-from argosy.services.users.schemas import TokenOut
-from argosy.services.users.service._context import NS, Client, Deps, new_token
+from argosy.services.users.schemas import SessionOut, TokenOut
+from argosy.services.users.service._context import NS, Caller, Client, Deps, iso, new_token
 from argosy.services.users.signing import SigningKey
 
-__all__ = ["issue_pair", "open_session", "permissions_of", "revoke_all", "revoke_session"]
+__all__ = ["acting_permissions", "issue_pair", "open_session", "permissions_of", "revoke_all",
+           "revoke_session", "session_out"]
 
 
 async def permissions_of(d: Deps, s: AsyncSession, user: UserRow) -> tuple[list[str], list[str]]:
     """(roles, permissions) as stored now."""
     roles = await d.store.roles_of(s, user.id)
-    perms = resolve(roles, await d.store.custom_role_perms(s, user.org_id))
+    perms = resolve(roles, await d.store.custom_role_perms(s, user.org_id),
+                    platform=d.platform_org(user.org_id))
     return roles, sorted(perms)
+
+
+async def acting_permissions(d: Deps, s: AsyncSession, c: Caller) -> frozenset[str]:
+    """What an admin may act with: `users:admin` required, and only the permissions they
+    hold now (stored roles) that their token also carries, never more."""
+    c.require("users:admin")
+    actor = await d.active_user(s, c)
+    _, perms = await permissions_of(d, s, actor)
+    return frozenset(perms) & c.principal.permissions
 
 
 def open_session(d: Deps, s: AsyncSession, user: UserRow, client: Client,
@@ -75,8 +86,17 @@ async def revoke_session(d: Deps, s: AsyncSession, session: SessionRow, reason: 
     return True
 
 
-async def revoke_all(d: Deps, s: AsyncSession, user_id: str, reason: str, now: int) -> int:
+async def revoke_all(d: Deps, s: AsyncSession, user_id: str, reason: str, now: int, *,
+                     keep: str | None = None) -> int:
+    """Revoke every live session of the user but `keep`; returns how many."""
     count = 0
     for session in await d.store.live_sessions(s, user_id, now):
-        count += await revoke_session(d, s, session, reason, now)
+        if session.id != keep:
+            count += await revoke_session(d, s, session, reason, now)
     return count
+
+
+def session_out(r: SessionRow) -> SessionOut:
+    return SessionOut(id=r.id, device_id=r.device_id, ip=r.ip, user_agent=r.user_agent,
+                      created_at=iso(r.created_ns), last_used_at=iso(r.last_used_ns),
+                      expires_at=iso(r.expires_ns))

@@ -1,6 +1,7 @@
 """Administration of one organisation: members (invite, disable, enable), role grants and
-custom roles. An admin acts with the permissions they hold now (stored roles, narrowed by
-the token), never more, and the last active admin of an organisation cannot be removed.
+members' sessions (custom roles: admin_roles.py). An admin acts with the permissions they
+hold now (stored roles, narrowed by the token), never more, and the last active admin of
+an organisation cannot be removed.
 """
 
 from __future__ import annotations
@@ -8,22 +9,21 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from argosy.contracts.v1.identity import BUILTIN_ROLES
 from argosy.kernel.errors import Conflict, Invalid, NotFound
 from argosy.kernel.ids import new_id
 from argosy.services.users.domain.profile import normalise_email
-from argosy.services.users.domain.rbac import (
-    ADMIN_ROLE,
-    check_grant,
-    check_permissions,
-    check_role_name,
-    role_permissions,
-)
+from argosy.services.users.domain.rbac import ADMIN_ROLE, check_grant, role_permissions
 from argosy.services.users.events import RolesChanged
-from argosy.services.users.models import CustomRoleRow, RoleGrantRow, UserRow
-from argosy.services.users.schemas import AdminUserIn, AdminUserOut, RoleIn, RoleOut
+from argosy.services.users.models import RoleGrantRow, UserRow
+from argosy.services.users.schemas import AdminUserIn, AdminUserOut, SessionOut
 from argosy.services.users.service._context import Caller, Deps, iso
-from argosy.services.users.service._sessions import permissions_of, revoke_all
+from argosy.services.users.service._sessions import (
+    acting_permissions,
+    permissions_of,
+    revoke_all,
+    revoke_session,
+    session_out,
+)
 from argosy.services.users.service.api_keys import revoke_key
 from argosy.services.users.service.recovery import reset_token_event
 
@@ -35,10 +35,7 @@ class AdminService:
         self.d = deps
 
     async def _actor(self, s: AsyncSession, c: Caller) -> frozenset[str]:
-        c.require("users:admin")
-        actor = await self.d.active_user(s, c)
-        _, perms = await permissions_of(self.d, s, actor)
-        return frozenset(perms) & c.principal.permissions
+        return await acting_permissions(self.d, s, c)
 
     async def _member(self, s: AsyncSession, c: Caller, user_id: str, *,
                       lock: bool = False) -> UserRow:
@@ -76,7 +73,7 @@ class AdminService:
                 custom = await d.store.custom_role_perms(s, c.org)
                 roles = sorted(set(req.roles))
                 for i, role in enumerate(roles):
-                    perms = role_permissions(role, custom)
+                    perms = role_permissions(role, custom, platform=d.platform_org(c.org))
                     if perms is None:
                         raise Invalid(f"no role {role!r}", field=f"roles.{i}")
                     check_grant(actor_perms, role, perms)
@@ -135,7 +132,8 @@ class AdminService:
         async with d.db.transaction() as s:
             user = await self._member(s, c, user_id)
             actor_perms = await self._actor(s, c)
-            perms = role_permissions(role, await d.store.custom_role_perms(s, c.org))
+            perms = role_permissions(role, await d.store.custom_role_perms(s, c.org),
+                                     platform=d.platform_org(c.org))
             if perms is None:
                 raise Invalid(f"no role {role!r}", field="role")
             check_grant(actor_perms, role, perms)
@@ -156,7 +154,8 @@ class AdminService:
             grant = await d.store.grant(s, user.id, role)
             if grant is None:
                 raise NotFound(f"the user does not hold {role!r}", field="role")
-            perms = role_permissions(role, await d.store.custom_role_perms(s, c.org))
+            perms = role_permissions(role, await d.store.custom_role_perms(s, c.org),
+                                     platform=d.platform_org(c.org))
             check_grant(actor_perms, role, perms or frozenset())
             if role == ADMIN_ROLE:
                 await self._keep_an_admin(s, c, user.id, role)
@@ -179,30 +178,24 @@ class AdminService:
             permissions=perms, actor=f"user:{c.user_id}",
         ))
 
-    # -- custom roles --------------------------------------------------------------------
-    async def roles(self, c: Caller) -> list[RoleOut]:
+    # -- a member's sessions ---------------------------------------------------------------
+    async def sessions(self, c: Caller, user_id: str) -> list[SessionOut]:
+        """A member's live sessions (where they are signed in), for an admin of the same
+        organisation; another organisation's user is not found."""
         async with self.d.db.read() as s:
+            user = await self._member(s, c, user_id)
             await self._actor(s, c)
-            custom = await self.d.store.custom_roles(s, c.org)
-        out = [RoleOut(name=n, permissions=sorted(p), builtin=True, description="built-in")
-               for n, p in BUILTIN_ROLES.items()]
-        return out + [RoleOut(name=r.name, permissions=sorted(r.permissions), builtin=False,
-                              description=r.description) for r in custom]
+            rows = await self.d.store.live_sessions(s, user.id, self.d.now())
+        return [session_out(r) for r in rows]
 
-    async def create_role(self, c: Caller, req: RoleIn) -> RoleOut:
-        d = self.d
-        name = check_role_name(req.name)
-        perms = check_permissions(req.permissions)
-        try:
-            async with d.db.transaction() as s:
-                check_grant(await self._actor(s, c), name, perms)
-                if name in await d.store.custom_role_perms(s, c.org):
-                    raise Conflict(f"role {name!r} exists", field="name")
-                s.add(CustomRoleRow(org_id=c.org, name=name, permissions=sorted(perms),
-                                    description=req.description, created_ns=d.now()))
-                await d.audit.append(s, c.who, "role.created", target_type="role",
-                                     target_id=name, detail={"permissions": sorted(perms)})
-        except IntegrityError:
-            raise Conflict(f"role {name!r} exists", field="name") from None
-        return RoleOut(name=name, permissions=sorted(perms), builtin=False,
-                       description=req.description)
+    async def revoke_session(self, c: Caller, user_id: str, session_id: str) -> None:
+        d, now = self.d, self.d.now()
+        async with d.db.transaction() as s:
+            user = await self._member(s, c, user_id)
+            await self._actor(s, c)
+            row = await d.store.session(s, session_id, user.id, lock=True)
+            if row is None or row.revoked_ns is not None or row.expires_ns <= now:
+                raise NotFound("no such session", field="session_id")
+            await revoke_session(d, s, row, "admin_revoked", now)
+            await d.audit.append(s, c.who, "session.revoked_by_admin", target_type="session",
+                                 target_id=row.id, detail={"user_id": user.id})

@@ -15,14 +15,15 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from argosy.kernel.errors import Conflict, Invalid, Unauthorized
+from argosy.kernel.errors import ArgosyError, Invalid, Unauthorized
 from argosy.kernel.ids import new_id
+from argosy.platform.cache.base import Cache
 from argosy.services.users import totp
 from argosy.services.users.auditlog import Who
 from argosy.services.users.domain.passwords import check_password
 from argosy.services.users.domain.profile import check_locale, check_timezone, normalise_email
 from argosy.services.users.domain.refresh import Outcome, TokenView, decide
-from argosy.services.users.events import NewDeviceLogin
+from argosy.services.users.events import NewDeviceLogin, RegistrationRepeated
 from argosy.services.users.models import DeviceRow, RefreshTokenRow, SessionRow, UserRow
 from argosy.services.users.schemas import LoginIn, RegisterIn, RegisterOut, TokenOut
 from argosy.services.users.service._context import NS, Client, Deps, token_hash
@@ -36,34 +37,65 @@ log = structlog.get_logger("argosy.users.auth")
 
 
 class AuthService:
-    def __init__(self, deps: Deps) -> None:
-        self.d = deps
+    def __init__(self, deps: Deps, cache: Cache) -> None:
+        self.d, self._cache = deps, cache
 
     # -- registration --------------------------------------------------------------------
     async def register(self, req: RegisterIn, client: Client) -> RegisterOut:
+        """A new tenant for a new address. An address that already has an account gets
+        the same answer (made-up ids, no account created), and its owner an event: the
+        answer must not tell anyone which addresses are registered here."""
         d = self.d
         email = normalise_email(req.email)
         check_password(req.password, email=email, min_length=d.settings.password_min_length,
                        max_length=d.settings.password_max_length)
         locale = check_locale(req.locale) if req.locale else "en"
         tz = check_timezone(req.timezone) if req.timezone else "UTC"
-        password_hash = await d.passwords.hash(req.password)
+        password_hash = await d.passwords.hash(req.password)  # both ways: the same time
         try:
             async with d.db.transaction() as s:
-                if await d.store.user_by_email(s, email) is not None and req.invite_token is None:
-                    raise Conflict("this email is already registered", field="email")
                 if req.invite_token is not None:
                     return await self._accept_invite(s, req, email, password_hash, locale, tz,
                                                      client)
-                user, account_id = await create_tenant(
-                    d, s, email=email, password_hash=password_hash, name=req.name,
-                    locale=locale, timezone=tz, client=client,
-                )
-        except IntegrityError:
-            raise Conflict("this email is already registered", field="email") from None
+                existing = await d.store.user_by_email(s, email)
+                if existing is None:
+                    user, account_id = await create_tenant(
+                        d, s, email=email, password_hash=password_hash, name=req.name,
+                        locale=locale, timezone=tz, client=client,
+                    )
+        except IntegrityError:  # a concurrent registration of this address committed first
+            async with d.db.read() as s:
+                existing = await d.store.user_by_email(s, email)
+            if existing is None:
+                raise
+        if existing is not None:
+            await self._registered_again(existing, client)
+            return RegisterOut(user_id=new_id("usr"), org=new_id("org"), email=email,
+                               email_verified=False, account_id=new_id("acc"))
         log.info("users.registered", user_id=user.id, org=user.org_id)
         return RegisterOut(user_id=user.id, org=user.org_id, email=email, email_verified=False,
                            account_id=account_id)
+
+    async def _registered_again(self, user: UserRow, client: Client) -> None:
+        """Tell the owner (at most a few mails an hour: registering is no way to flood
+        someone's inbox) and audit it in their organisation."""
+        d, now = self.d, self.d.now()
+        try:
+            grant = await self._cache.take_tokens(f"registered-again:{user.id}",
+                                                  rate=3 / 3600, burst=3)
+            notify = grant.allowed
+        except ArgosyError:  # the cache is down: audit anyway, answer as for a new address
+            notify = False
+        async with d.db.transaction() as s:
+            if notify:
+                await d.events.publish(s, RegistrationRepeated(
+                    at_ms=now // 1_000_000, user_id=user.id, org=user.org_id, email=user.email,
+                    ip=client.ip, locale=user.locale,
+                ))
+            await d.audit.append(s, Who("anonymous", user.org_id, client.ip),
+                                 "user.registration_repeated", target_type="user",
+                                 target_id=user.id, detail={"notified": notify})
+        log.info("users.registration_repeated", user_id=user.id, ip=client.ip)
 
     async def _accept_invite(self, s: AsyncSession, req: RegisterIn, email: str,
                              password_hash: str, locale: str, tz: str,

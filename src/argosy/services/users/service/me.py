@@ -6,7 +6,11 @@ from argosy.kernel.errors import NotFound
 from argosy.services.users.domain.profile import check_locale, check_timezone
 from argosy.services.users.schemas import DeviceOut, ProfileOut, ProfilePatch, SessionOut
 from argosy.services.users.service._context import Caller, Deps, iso
-from argosy.services.users.service._sessions import permissions_of, revoke_session
+from argosy.services.users.service._sessions import (
+    permissions_of,
+    revoke_session,
+    session_out,
+)
 
 __all__ = ["NOTIFICATION_PREFERENCES_URL", "MeService"]
 
@@ -54,9 +58,7 @@ class MeService:
         async with self.d.db.read() as s:
             await self.d.active_user(s, c)
             rows = await self.d.store.live_sessions(s, c.user_id, self.d.now())
-        return [SessionOut(id=r.id, device_id=r.device_id, ip=r.ip, user_agent=r.user_agent,
-                           created_at=iso(r.created_ns), last_used_at=iso(r.last_used_ns),
-                           expires_at=iso(r.expires_ns)) for r in rows]
+        return [session_out(r) for r in rows]
 
     async def revoke_session(self, c: Caller, session_id: str) -> None:
         d, now = self.d, self.d.now()

@@ -2,10 +2,13 @@
 
 Tokens are single-use (consumed with a conditional UPDATE, so two requests cannot both use
 one) and stored only as hashes. A reset request answers the same whether or not the email
-has an account. Every password change or reset ends every session of the user.
+has an account. A password reset ends every session of the user; a password change every
+session but the caller's own.
 """
 
 from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from argosy.kernel.errors import Invalid, RateLimited, Unauthorized
 from argosy.platform.cache.base import Cache
@@ -13,7 +16,7 @@ from argosy.services.users.auditlog import Who
 from argosy.services.users.domain.passwords import check_password
 from argosy.services.users.domain.profile import normalise_email
 from argosy.services.users.events import PasswordResetRequested
-from argosy.services.users.models import OneTimeTokenRow, UserRow
+from argosy.services.users.models import OneTimeTokenRow, SessionRow, UserRow
 from argosy.services.users.schemas import TokenOut
 from argosy.services.users.service._context import NS, Caller, Client, Deps, new_token, token_hash
 from argosy.services.users.service._onboarding import create_member, request_verification
@@ -114,7 +117,11 @@ class RecoveryService:
         await d.throttle.succeeded(user.email)
 
     async def change_password(self, c: Caller, current: str, new: str) -> TokenOut:
-        """Needs the current password; ends every session and opens a fresh one."""
+        """Needs the current password; ends every other session of the user.
+
+        The caller's own session (the access token's `sid`, carried by the identity the
+        gateway minted) goes on with a fresh pair; its earlier refresh token stops working.
+        A caller without a live session of its own (an API key) gets a new session."""
         d = self.d
         async with d.db.read() as s:
             user = await d.active_user(s, c)
@@ -133,12 +140,27 @@ class RecoveryService:
         async with d.db.transaction() as s:
             user = await d.active_user(s, c, lock=True)
             user.password_hash, user.updated_ns = new_hash, now
-            revoked = await revoke_all(d, s, user.id, "password_changed", now)
-            session = open_session(d, s, user, c.client, None, now)
+            session = await self._own_session(s, c, now)
+            revoked = await revoke_all(d, s, user.id, "password_changed", now,
+                                       keep=session.id if session else None)
+            if session is None:
+                session = open_session(d, s, user, c.client, None, now)
+            else:
+                await d.store.clear_grace(s, session.id)
+                await d.store.retire_refresh_tokens(s, session.id, now)
+                session.last_used_ns = now
             pair, _ = await issue_pair(d, s, user, session, key, now)
             await d.audit.append(s, c.who, "password.changed", target_type="user",
-                                 target_id=user.id, detail={"sessions_revoked": revoked})
+                                 target_id=user.id, detail={"sessions_revoked": revoked,
+                                                            "session_kept": session.id})
         return pair
+
+    async def _own_session(self, s: AsyncSession, c: Caller, now: int) -> SessionRow | None:
+        sid = c.principal.session
+        row = await self.d.store.session(s, sid, c.user_id, lock=True) if sid else None
+        if row is None or row.revoked_ns is not None or row.expires_ns <= now:
+            return None
+        return row
 
     def _policy(self, password: str, email: str, field: str) -> None:
         st = self.d.settings
