@@ -163,3 +163,31 @@ def test_verify_audit_finds_the_newest_rows_removed(live: Live) -> None:
                            tuple(row.values()))
     again = _verify_audit(live)
     assert again.returncode == 0, again.stdout + again.stderr
+
+
+def test_verify_audit_refuses_a_forged_head_anchor(live: Live) -> None:
+    """An intruder who cuts the newest rows and moves the anchor to the new end cannot
+    sign it: the key lives in the data dir, not in the database, and the CLI holds it."""
+    live.register("127.0.0.64")
+    with live.users_db() as db:
+        db.row_factory = sqlite3.Row
+        cut = [dict(r) for r in db.execute(
+            "SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1").fetchall()]
+        head = dict(db.execute("SELECT * FROM audit_head WHERE id = 1").fetchone())
+        db.execute("DELETE FROM audit_log WHERE seq = ?", (cut[0]["seq"],))
+        new_end = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+                             ).fetchone()
+        db.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", tuple(new_end))
+    try:
+        broken = _verify_audit(live)
+        assert broken.returncode == 1, broken.stdout + broken.stderr
+        assert "the head anchor's signature does not verify" in " ".join(broken.stdout.split())
+    finally:
+        with live.users_db() as db:
+            row = cut[0]
+            db.execute(f"INSERT INTO audit_log ({', '.join(row)}) "  # noqa: S608
+                       f"VALUES ({', '.join('?' for _ in row)})", tuple(row.values()))
+            db.execute("UPDATE audit_head SET seq = ?, hash = ?, mac = ? WHERE id = 1",
+                       (head["seq"], head["hash"], head["mac"]))
+    again = _verify_audit(live)
+    assert again.returncode == 0, again.stdout + again.stderr

@@ -19,7 +19,7 @@ from argosy.kernel.clock import LiveClock
 from argosy.platform.db.engine import Database
 from argosy.platform.settings import PlatformSettings, load_settings
 from argosy.services import users as users_package
-from argosy.services.users.app import open_vault
+from argosy.services.users.app import audit_anchor_key, open_vault
 from argosy.services.users.auditlog import AuditLog, Who
 from argosy.services.users.settings import UsersSettings
 from argosy.services.users.signing import SigningKeys
@@ -51,6 +51,12 @@ def _run(work: Callable[[Database, PlatformSettings, UsersSettings], Awaitable[_
     return asyncio.run(main())
 
 
+def _anchor(users: UsersSettings, platform: PlatformSettings) -> bytes:
+    """The head-anchor key the running service uses, so CLI rows are signed alike and
+    verify-audit checks the anchor's signature, not only its position."""
+    return audit_anchor_key(users, platform.data_path)
+
+
 @app.command("rotate-vault-key")
 def rotate_vault_key_cmd() -> None:
     """New vault master key; every stored secret's data key re-wrapped in one transaction."""
@@ -59,7 +65,7 @@ def rotate_vault_key_cmd() -> None:
         vault = open_vault(users, platform.data_path)
         report = await rotate_vault_key(db, vault.key_file)
         async with db.transaction() as s:
-            await AuditLog(db, LiveClock()).append(
+            await AuditLog(db, LiveClock(), _anchor(users, platform)).append(
                 s, Who("operator:cli"), "vault.key_rotated",
                 detail={"old": report.old_kek, "new": report.new_kek,
                         "rewrapped": report.rewrapped, "resumed": report.resumed})
@@ -86,9 +92,9 @@ def rotate_signing_key_cmd() -> None:
                            access_ttl_s=users.access_ttl_s, cache_s=users.key_cache_s)
         async with db.transaction() as s:
             new, old = await keys.rotate(s)
-            await AuditLog(db, clock).append(s, Who("operator:cli"), "signing_key.rotated",
-                                             target_type="signing_key", target_id=new,
-                                             detail={"previous": old})
+            await AuditLog(db, clock, _anchor(users, platform)).append(
+                s, Who("operator:cli"), "signing_key.rotated", target_type="signing_key",
+                target_id=new, detail={"previous": old})
         console.print(f"signing key rotated: {old} -> {new}")
 
     _run(work)
@@ -98,8 +104,8 @@ def rotate_signing_key_cmd() -> None:
 def verify_audit_cmd() -> None:
     """Check the audit log's hash chain; exit 1 naming the first row that does not match."""
 
-    async def work(db: Database, _: PlatformSettings, __: UsersSettings) -> None:
-        checked, brk = await AuditLog(db, LiveClock()).verify()
+    async def work(db: Database, platform: PlatformSettings, users: UsersSettings) -> None:
+        checked, brk = await AuditLog(db, LiveClock(), _anchor(users, platform)).verify()
         if brk is not None:
             console.print(f"audit log BROKEN at row id={brk.id} seq={brk.seq}: {brk.reason} "
                           f"({checked} rows checked)", style="red")

@@ -22,6 +22,7 @@ __all__ = [
     "market_bar",
     "notification_inapp",
     "risk_alert",
+    "strategy_signal",
     "stream_for",
     "topic_matches",
     "trading",
@@ -66,6 +67,7 @@ USERS_EVENTS = {
     "api_key_revoked": "users.api_key.revoked",
     "roles_changed": "users.roles.changed",
     "account_created": "users.account.created",
+    "registration_repeated": "users.registration.repeated",
 }
 
 
@@ -105,6 +107,14 @@ def risk_alert(severity: str) -> str:
 
 
 STRATEGY_DEPLOYMENT_STOPPED = "strategy.deployment.stopped"
+
+
+def strategy_signal(deployment_id: str) -> str:
+    """`strategy.signal.<deployment>`: the signals one live deployment publishes."""
+    if not deployment_id or "." in deployment_id or "*" in deployment_id or ">" in deployment_id:
+        raise ValueError(f"not a deployment id: {deployment_id!r}")
+    return f"strategy.signal.{deployment_id}"
+
 # The risk service's compiled rule set (or kill-switch state) changed; trading reloads it.
 RISK_RULES_CHANGED = "risk.rules.changed"
 ANALYTICS_REPORT_READY = "analytics.report.ready"

@@ -88,3 +88,17 @@ async def test_a_malformed_event_is_dropped_and_the_next_one_still_flows(
         "locale": "en"})
     [mail] = await smtp.wait(1)
     assert mail["To"] == "eve@example.com"
+
+
+async def test_a_repeated_registration_warns_the_owner_in_their_locale(
+    notify: NotifyHarness, smtp: SmtpSink,
+) -> None:
+    erin = notify.user()
+    await notify.publish("users.registration.repeated", {
+        **_base(erin), "email": "erin@example.com", "ip": "198.51.100.4", "locale": "zh-CN"})
+    [mail] = await smtp.wait(1)
+    assert (mail["To"], mail["Subject"]) == ("erin@example.com",
+                                             "有人尝试用您的地址注册 Argosy")
+    body = mail.get_body(("plain",)).get_content()
+    assert "198.51.100.4" in body
+    assert "http://127.0.0.1:8080/forgot-password" in body

@@ -86,6 +86,11 @@ EVENT_TYPES: Final[dict[str, EventType]] = {e.name: e for e in (
               {"email": "bob@example.com", "token": "pr_sample", "expires_at":
                "2026-11-27T09:30:00Z", "invite_url": "https://argosy.example.com/register"
                "?invite=pr_sample"}, transactional=True),
+    EventType("registration_repeated", "Someone registered with the user's address", "warning",
+              {"email": "alice@example.com", "ip": "203.0.113.7",
+               "login_url": "https://argosy.example.com/login",
+               "reset_url": "https://argosy.example.com/forgot-password"},
+              transactional=True),
     EventType("new_device_login", "Login from a device not seen before", "warning",
               {"email": "alice@example.com", "device_id": "dev_1", "ip": "203.0.113.7",
                "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"}, dedupe=True),

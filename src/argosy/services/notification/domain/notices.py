@@ -27,6 +27,7 @@ from argosy.contracts.v1.users import (
     KycChanged,
     NewDeviceLogin,
     PasswordResetRequested,
+    RegistrationRepeated,
 )
 from argosy.kernel.clock import NS_PER_MS, ns_to_iso
 from argosy.kernel.errors import Invalid
@@ -76,6 +77,16 @@ def _reset(p: Mapping[str, Any], base: str) -> Notice:
                       locale=e.locale, known_email=e.email)
     variables["reset_url"] = f"{base}/reset-password?token={quote(e.token)}"
     return Notice("password_reset", "warning", e.user_id, e.org, e.at_ms, variables,
+                  to=e.email, locale=e.locale, known_email=e.email)
+
+
+def _repeated(p: Mapping[str, Any], base: str) -> Notice:
+    """The owner hears of a registration with their address; the registrant never learns
+    whether the address had an account."""
+    e = RegistrationRepeated.model_validate(p)
+    v = {"email": e.email, "ip": e.ip, "login_url": f"{base}/login",
+         "reset_url": f"{base}/forgot-password"}
+    return Notice("registration_repeated", "warning", e.user_id, e.org, e.at_ms, v,
                   to=e.email, locale=e.locale, known_email=e.email)
 
 
@@ -142,6 +153,7 @@ _READERS: dict[str, _Reader] = {
     USERS_EVENTS["password_reset"]: _reset,
     USERS_EVENTS["new_device_login"]: _new_device,
     USERS_EVENTS["kyc_changed"]: _kyc,
+    USERS_EVENTS["registration_repeated"]: _repeated,
     "trading.fill.*": _fill,
     "trading.order.*": _order,
     "risk.alert.*": _risk,
