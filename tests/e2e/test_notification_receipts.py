@@ -48,8 +48,10 @@ def provider() -> Iterator[HttpRecorder]:
 
 @pytest.fixture
 def platform(tmp_path: Path, provider: HttpRecorder) -> Iterator[PlatformProcess]:
-    proc = PlatformProcess(tmp_path / "var", services=["config", "notification"])
-    callbacks = f"{proc.url('notification')}/api/v1/notifications/sms/status"
+    # The provider calls back through the gateway's public route, as it would in production.
+    proc = PlatformProcess(tmp_path / "var",
+                           services=["config", "users", "gateway", "notification"])
+    callbacks = f"{proc.url('gateway')}/api/v1/notifications/sms/status"
     proc.env.update({
         "ARGOSY_NOTIFICATION_SMS_BASE_URL": provider.url,
         "ARGOSY_NOTIFICATION_SMS_ACCOUNT_SID": "ACe2e",

@@ -127,6 +127,9 @@ DEFAULT_ROUTES: tuple[Route, ...] = (
     _r("/api/v1/models", "strategy", "strategies:read", "strategies:write"),
     _r("/api/v1/risk", "risk", "risk:read", "risk:admin"),
     _r("/api/v1/notifications", "notification", "notifications:read", "notifications:write"),
+    # The SMS provider's delivery receipts: no user token, the notification service checks
+    # the provider's signature (X-Twilio-Signature) over the public URL instead.
+    _r("/api/v1/notifications/sms/status", "notification", auth="public"),
     _r("/api/v1/alerts", "notification", "notifications:read", "notifications:write"),
     _r("/api/v1/analytics", "analytics", "analytics:read", "analytics:read"),
     _r("/api/v1/config", "config", "config:read", "config:write"),
