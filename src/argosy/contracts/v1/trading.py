@@ -5,12 +5,12 @@ digit is lost on the way; timestamps are int nanoseconds UTC.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["AmendIn", "BalanceOut", "CancelAllIn", "CancelAllOut", "FillOut", "OrderIn",
-           "OrderOut", "PositionOut", "TransitionOut"]
+__all__ = ["AlgoIn", "AlgoOut", "AmendIn", "BalanceOut", "CancelAllIn", "CancelAllOut",
+           "FillOut", "OrderIn", "OrderOut", "PositionOut", "TransitionOut"]
 
 Dec = str
 
@@ -78,6 +78,8 @@ class OrderOut(BaseModel):
     created_ns: int
     updated_ns: int
     transitions: list[TransitionOut] | None = None
+    parent_algo_id: str | None = Field(None, description="The execution algorithm this "
+                                       "order is a child of (GET /api/v1/algos/{id})")
 
 
 class FillOut(BaseModel):
@@ -123,3 +125,51 @@ class CancelAllIn(BaseModel):
 class CancelAllOut(BaseModel):
     cancelled: list[str]
     pending: list[str] = Field(description="Cancel sent, outcome not yet known")
+
+
+class AlgoIn(BaseModel):
+    """POST /api/v1/algos. `params` per type (seconds and decimal strings):
+    twap `{duration_s, slices, start_delay_s?, randomize?, seed?}`; vwap the same plus
+    `{profile_interval?: "5m"|"15m"|"1h", profile_days?}` (the volume profile comes from
+    the market-data service's candles); iceberg `{show_quantity}` (needs `limit_price`);
+    pov `{rate, min_child, max_child?, duration_s?}`; sor `{latency_penalty_bps_per_ms?}`
+    with `account_ids` naming the candidate accounts (default: the one account)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["twap", "vwap", "iceberg", "pov", "sor"]
+    instrument: str = Field(examples=["BTC-USDT.binance"], max_length=64)
+    side: Literal["buy", "sell"]
+    quantity: Dec = Field(examples=["0.01"], max_length=64)
+    limit_price: Dec | None = Field(None, max_length=64)
+    max_slippage_bps: Dec | None = Field(None, max_length=16)
+    account_id: str | None = Field(None, max_length=40,
+                                   description="Default: your default paper account")
+    account_ids: list[str] | None = Field(None, max_length=20, description="sor: route "
+                                          "across these accounts of yours")
+    client_algo_id: str | None = Field(None, max_length=64, description="Idempotency key")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class AlgoOut(BaseModel):
+    algo_id: str
+    kind: str
+    status: str
+    reason: str | None
+    account_id: str
+    client_algo_id: str | None = None
+    instrument: str
+    side: str
+    quantity: Dec
+    filled_quantity: Dec
+    open_quantity: Dec
+    average_price: Dec | None
+    arrival_price: Dec | None
+    created_ns: int
+    updated_ns: int
+    end_ns: int | None = Field(None, description="twap/vwap: when the schedule ends "
+                               "(moved later by pauses)")
+    children: list[dict[str, Any]] = Field(description="The algorithm's view of each child "
+                                           "plus `order_id`, the child's order")
+    plan: dict[str, Any] | None = Field(None, description="sor: the routing plan, per venue "
+                                        "with the reason, and notes")

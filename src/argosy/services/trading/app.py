@@ -25,12 +25,14 @@ from argosy.platform.http.identity import identity_dependency
 from argosy.platform.runtime.app import create_service_app
 from argosy.platform.runtime.service import ServiceRuntime, ServiceSpec
 from argosy.platform.settings import PlatformSettings, load_settings
-from argosy.services.trading import api
+from argosy.services.trading import api, api_algos
 from argosy.services.trading.events import GROUP
 from argosy.services.trading.instruments import InstrumentCatalog, InstrumentFetch
 from argosy.services.trading.marks import Marks
 from argosy.services.trading.service._context import Deps
 from argosy.services.trading.service.accounts import AccountsIntake
+from argosy.services.trading.service.algo_driver import AlgoDriver
+from argosy.services.trading.service.algos import AlgoService, CandleFetch
 from argosy.services.trading.service.execution import Executions
 from argosy.services.trading.service.market_feed import BookFetch, MarketFeed
 from argosy.services.trading.service.marking import Marking
@@ -87,6 +89,7 @@ def create_app(
     instruments: InstrumentFetch | None = None, books: BookFetch | None = None,
     exchanges: Mapping[str, ExchangeFactory] | None = None, rules: RulesFetch | None = None,
     credentials: Callable[[str], Awaitable[Credentials]] | None = None,
+    candles: CandleFetch | None = None,
 ) -> FastAPI:
     platform = platform or load_settings(PlatformSettings)
     settings = settings or load_settings(TradingSettings)
@@ -116,6 +119,19 @@ def create_app(
         book: Mapping[str, Any] = await market.get_json(
             "/api/v1/market/book", params={"instrument": instrument, "depth": 50})
         return book
+
+    async def fetch_candles(instrument: str, interval: str, start_ns: int
+                            ) -> list[Mapping[str, Any]]:
+        rows: list[Mapping[str, Any]] = []
+        params: dict[str, Any] = {"instrument": instrument, "interval": interval,
+                                  "start": str(start_ns), "limit": 1000}
+        for _ in range(20):  # 30 days of 15m bars are 3 pages
+            page = await market.get_json("/api/v1/market/candles", params=params)
+            rows += page.get("items", [])
+            if not page.get("next_cursor"):
+                break
+            params = {**params, "cursor": page["next_cursor"]}
+        return rows
 
     async def fetch_credentials(account_id: str) -> Credentials:
         body = await users.get_json(f"/internal/v1/credentials/{account_id}")
@@ -148,6 +164,8 @@ def create_app(
     intake = AccountsIntake(deps)
     marking = Marking(deps)
     loader = RulesLoader(deps.gate, rules or fetch_rules, settings.rules_reload_s)
+    driver = AlgoDriver(deps, orders, sender, feed)
+    algos = AlgoService(deps, driver, candles or fetch_candles)
     fresh: asyncio.Queue[tuple[str, VenueHandle]] = asyncio.Queue()
     registry.on_new(lambda account_id, handle: fresh.put_nowait((account_id, handle)))
 
@@ -183,6 +201,7 @@ def create_app(
                                max_deliver=10)
         await rt.bus.subscribe(RISK_RULES_CHANGED, loader.on_changed)
         await feed.subscribe(rt.bus)
+        await rt.bus.subscribe("md.trade.>", driver.on_trades)  # POV's traded volume
         consuming.set()
 
     async def recover() -> None:
@@ -200,10 +219,13 @@ def create_app(
     rt.background("trading-recover", recover, needs=("db",))
     rt.background("trading-rules", loader.run)
     rt.background("trading-marking", marking.run, needs=("db",))
+    rt.background("trading-algos", lambda: driver.run(settings.algo_tick_s, recovered.wait),
+                  needs=("db",))
     if settings.market_snapshot_poll_s > 0:
         rt.background("trading-book-poll", lambda: feed.poll(settings.market_snapshot_poll_s))
     app = create_service_app(rt, [
         api.router(identity_dependency(rt.auth), orders, queries),
+        api_algos.router(identity_dependency(rt.auth), algos),
     ])
     app.state.trading = deps
     app.state.reconciler = reconciler
@@ -212,6 +234,7 @@ def create_app(
     app.state.feed = feed
     app.state.rules = loader
     app.state.marking = marking
+    app.state.algos = algos
     app.state.consuming = consuming
     app.state.recovered = recovered
     return app

@@ -10,10 +10,21 @@ journal (deposits, trades, fees, PnL), from which the tie-out is checked. Every 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["AccountRow", "BalanceEntryRow", "BalanceRow", "Base", "FillRow", "OrderRow",
+__all__ = ["AccountRow", "AlgoRow", "BalanceEntryRow", "BalanceRow", "Base", "FillRow", "OrderRow",
            "PositionRow", "TransitionRow"]
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -71,6 +82,34 @@ class OrderRow(Base):
     first_miss_ns: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_ns: Mapped[int] = mapped_column(BigInteger)
     updated_ns: Mapped[int] = mapped_column(BigInteger)
+    # the execution algorithm this order is a child of (migration 0003)
+    parent_algo_id: Mapped[str | None] = mapped_column(_S, nullable=True, index=True)
+
+
+class AlgoRow(Base):
+    """A parent order worked by an execution algorithm: `params` rebuild the object,
+    `state` is its checkpoint(); its children are rows of `orders` (parent_algo_id)."""
+
+    __tablename__ = "algos"
+    __table_args__ = (
+        UniqueConstraint("account_id", "client_algo_id", name="uq_algos_client_id"),
+    )
+
+    id: Mapped[str] = mapped_column(_S, primary_key=True)
+    account_id: Mapped[str] = mapped_column(_S)
+    org_id: Mapped[str] = mapped_column(_S, index=True)
+    user_id: Mapped[str] = mapped_column(_S)
+    client_algo_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    instrument: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_ns: Mapped[int] = mapped_column(BigInteger)
+    updated_ns: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class TransitionRow(Base):

@@ -55,3 +55,6 @@ class TradingSettings(ServiceSettings):
         "/internal/v1/risk/rules", description="The risk service's rule set (internal API).")
     paper_latency_ms: int = Field(0, ge=0, le=10_000, description="Paper venue latency.")
     paper_slippage_bps: int = Field(0, ge=0, le=1000, description="Paper taker slippage.")
+    algo_tick_s: float = Field(
+        0.5, gt=0, description="How often execution algorithms are looked at: due TWAP/VWAP "
+        "slices, POV and iceberg on market data, child reports folded into their parent.")

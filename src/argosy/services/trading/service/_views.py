@@ -16,7 +16,7 @@ def order_out(r: OrderRow, transitions: list[TransitionRow] | None = None) -> Or
         expire_at=r.expire_at_ns, reduce_only=r.reduce_only, status=r.status,
         filled_quantity=r.filled_quantity, average_price=r.average_price,
         venue_order_id=r.venue_order_id, reason=r.reason, created_ns=r.created_ns,
-        updated_ns=r.updated_ns,
+        updated_ns=r.updated_ns, parent_algo_id=r.parent_algo_id,
         transitions=None if transitions is None else [
             TransitionOut(from_status=t.from_status, to_status=t.to_status,
                           filled_quantity=t.filled_quantity, source=t.source, reason=t.reason,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -122,8 +123,13 @@ class OrdersService:
                            code="duplicate_client_order_id")
         return order_out(existing)
 
-    async def _store(self, c: Caller, account: AccountRow, coid: str, fingerprint: str,
-                     key: str, spec: OrderSpec) -> OrderRow:
+    async def _store(self, c: Caller | None, account: AccountRow, coid: str, fingerprint: str,
+                     key: str, spec: OrderSpec, *, parent_algo_id: str | None = None,
+                     also: Callable[[AsyncSession], Awaitable[None]] | None = None
+                     ) -> OrderRow:
+        """Check and store one order as `new`. Execution algorithms (service/algos.py) store
+        their children here with `parent_algo_id`, and `also` writes the parent's
+        checkpoint in the same transaction."""
         d = self.d
         instrument = await d.instruments.get(key)
         taker = d.marks.taker_price(key, spec.side is Side.BUY)
@@ -172,7 +178,7 @@ class OrdersService:
                 trailing_bps=spec.trailing_bps, time_in_force=spec.time_in_force.value,
                 expire_at_ns=spec.expire_at_ns, reduce_only=spec.reduce_only,
                 status=S.NEW.value, filled_quantity="0", misses=0, created_ns=now,
-                updated_ns=now)
+                updated_ns=now, parent_algo_id=parent_algo_id)
             s.add(row)
             s.add(TransitionRow(order_id=row.id, from_status=None, to_status=S.NEW.value,
                                 filled_quantity="0", source="api", ts_ns=now))
@@ -183,6 +189,8 @@ class OrdersService:
                                field="client_order_id",
                                code="duplicate_client_order_id") from None
             await order_event(d.outbox, s, row, now)
+            if also is not None:
+                await also(s)
         recent.append(now)
         return row
 

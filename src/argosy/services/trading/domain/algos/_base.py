@@ -132,8 +132,9 @@ class ParentAlgo:
             return []
         self.last_ts_ns = max(self.last_ts_ns, report.ts_ns)
         with localcontext(MONEY_CONTEXT):
+            was_open = child.is_open  # a repeated rejection must not count twice
             fill_price = self._fold(child, report)
-            if not child.is_open and report.status is OrderStatus.REJECTED:
+            if was_open and not child.is_open and report.status is OrderStatus.REJECTED:
                 self.rejections += 1
             elif fill_price is not None:
                 self.rejections = 0
