@@ -206,6 +206,7 @@ async def test_stops_fire_once_and_survive_restart(platform_settings: PlatformSe
         close = h.trading[0].body
         assert close["side"] == "sell"
         assert close["quantity"] == "2"
+        assert close["reduce_only"] is False  # trading accepts reduce_only on perps only
         stops = (await h.call("GET", "/api/v1/risk/stops", _who())).json()["items"]
         assert stops[0]["stop_id"] == stop_id
         assert stops[0]["status"] == "triggered"

@@ -33,7 +33,7 @@ from argosy.services.risk.models import AccountRow, StopRow
 from argosy.services.risk.service._context import Caller, Deps
 from argosy.services.risk.service.alerts import AlertSpec, raise_alert
 from argosy.services.risk.service.rules import RulesService
-from argosy.services.risk.trading import TradingGateway
+from argosy.services.risk.trading import CloseNotFilled, TradingGateway
 
 __all__ = ["Protection", "stop_out"]
 
@@ -125,9 +125,22 @@ class Protection:
             self.pending.pop(account_id, None)
 
     def _breach_action(self, account_id: str, owner: Owner, breach: Breach, day: int) -> Action:
-        return lambda: self._act_on_breach(account_id, owner, breach, f"{breach.kind}@{day}")
+        attempts = [0]  # closes that ended unfilled: the next one needs a new client id
 
-    async def _act_on_breach(self, account_id: str, owner: Owner, breach: Breach, key: str) -> None:
+        async def act() -> None:
+            try:
+                await self._act_on_breach(
+                    account_id, owner, breach, f"{breach.kind}@{day}", attempts[0]
+                )
+            except CloseNotFilled:
+                attempts[0] += 1
+                raise
+
+        return act
+
+    async def _act_on_breach(
+        self, account_id: str, owner: Owner, breach: Breach, key: str, attempt: int = 0
+    ) -> None:
         policy = Policy(self.d.settings.breach_policy)
         async with self.d.db.transaction() as s:
             await raise_alert(
@@ -144,7 +157,7 @@ class Protection:
             if policy is Policy.FLATTEN:
                 for h in self.book.combine([account_id]).holdings:
                     await self.trading.close(
-                        owner, account_id, h.instrument, h.quantity, f"breach:{key}"
+                        owner, account_id, h.instrument, h.quantity, f"breach:{key}", attempt
                     )
         async with self.d.db.transaction() as s:
             row = await s.get(AccountRow, account_id)
@@ -225,6 +238,8 @@ class Protection:
         return trigger
 
     def _closer(self, stop_id: str) -> Action:
+        attempts = [0]  # closes that ended unfilled: the next one needs a new client id
+
         async def close() -> None:
             async with self.d.db.read() as s:
                 row = await self.d.store.stop(s, stop_id, None)
@@ -232,10 +247,14 @@ class Protection:
                 return
             h = self.book.holding(row.account_id, row.instrument)
             if self.trading is not None and h is not None and h.quantity != 0:
-                ref = await self.trading.close(
-                    Owner(row.org_id, row.user_id), row.account_id, row.instrument,
-                    h.quantity, f"stop:{stop_id}",
-                )  # fmt: skip
+                try:
+                    ref = await self.trading.close(
+                        Owner(row.org_id, row.user_id), row.account_id, row.instrument,
+                        h.quantity, f"stop:{stop_id}", attempts[0],
+                    )  # fmt: skip
+                except CloseNotFilled:
+                    attempts[0] += 1
+                    raise
             else:
                 ref = None
             async with self.d.db.transaction() as s:
