@@ -119,8 +119,12 @@ class PlatformProcess:
     def service_pid(self, service: str) -> int:
         assert self.proc is not None
         for child in psutil.Process(self.proc.pid).children(recursive=True):
+            try:  # a child killed a moment ago is a zombie until the supervisor reaps it
+                cmdline = child.cmdline()
+            except psutil.Error:
+                continue
             # forked services are titled "argosy serve <name>" (one argv string)
-            if " ".join(filter(None, child.cmdline())).endswith(f"serve {service}"):
+            if " ".join(filter(None, cmdline)).endswith(f"serve {service}"):
                 return child.pid
         raise LookupError(f"no process for {service}")
 
