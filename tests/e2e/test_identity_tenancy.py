@@ -5,6 +5,10 @@ aggregated /openapi.json: every route of a tenant service (users now; trading, s
 notification... as soon as they are started here and publish routes) is covered without
 editing this file. A route whose path parameter names an object this file does not know
 how to make fails the matrix with the parameter's name: add a maker to `_objects`.
+
+This platform (config, users, gateway, trading) runs no market data, strategy, risk or
+notification service: the same matrix over EVERY service's id routes, with real orders,
+algos, backtests, stops, alerts... of A's, is tests/e2e/test_tenancy_matrix.py.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ def test_another_tenants_objects_are_404_on_every_route_that_takes_an_id(
     ops = _tenant_operations(t)
     if "order_id" not in t.objects:
         # see _order: trading cannot make objects without market data, which this
-        # platform does not run; its routes with ids join the matrix once it can
+        # platform does not run: test_tenancy_matrix covers them on one that does
         ops = [op for op in ops
                if op.service != "trading" or all(p in t.objects for p in op.params)]
     unknown = sorted({f"{p} ({op.path})" for op in ops for p in op.params

@@ -85,7 +85,7 @@ def create_app(
         settings=settings, objects=rt.objects,
     )  # fmt: skip
     book = RiskBook()
-    rules = late["rules"] = RulesService(deps, rt.client("config"))
+    rules = late["rules"] = RulesService(deps, rt.client("config"), book)
     trading = TradingGateway(
         platform.url_of("trading"), rt.auth, timeout_s=settings.trading_timeout_s,
         transport=trading_transport,

@@ -2,7 +2,8 @@
 
 Consumed: `trading.fill.*`, `trading.position.*`, `trading.balance.*` through the durable
 group `risk` (at least once; the book is idempotent for positions and balances, and a
-repeated fill is corrected by the next position event); `md.ticker.>` and `md.trade.>` as a
+repeated fill is corrected by the next position event); `users.account.created` in the
+same group (each account's owner, known before it trades); `md.ticker.>` and `md.trade.>` as a
 live fan-out for marks; `risk.rules.changed` as a fan-out so every instance reloads.
 
 Published (through the outbox): `risk.rules.changed` (contracts/v1/risk.py RulesChanged,
@@ -12,7 +13,7 @@ the whole new rule set) on every rules or kill-switch change, and `risk.alert.<s
 
 from __future__ import annotations
 
-from argosy.contracts.topics import RISK_RULES_CHANGED
+from argosy.contracts.topics import RISK_RULES_CHANGED, USERS_EVENTS
 from argosy.platform.bus.base import Bus, Envelope, Subscription
 from argosy.services.risk.service.realtime import RealTime
 from argosy.services.risk.service.rules import RulesService
@@ -34,6 +35,9 @@ async def subscribe_events(
     for topic in TRADING_TOPICS:
         for _ in range(members):
             subs.append(await bus.subscribe(topic, rt.on_trading, group=GROUP, max_deliver=10))
+    for _ in range(members):  # account owners, for the organisation checks
+        subs.append(await bus.subscribe(USERS_EVENTS["account_created"], rt.on_account,
+                                        group=GROUP, max_deliver=10))
     for topic in MARKET_TOPICS:
         subs.append(await bus.subscribe(topic, rt.on_market))
     subs.append(await bus.subscribe(RISK_RULES_CHANGED, reload))

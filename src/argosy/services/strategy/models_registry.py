@@ -126,6 +126,10 @@ class ModelService:
                          body.cv_splits, body.seed, dict(body.params))
         spec.pipeline  # unknown features -> 422 before any work  # noqa: B018
         path = dataset_path(self.data_dir, body.dataset)
+        if any(m["name"] == body.name for m in await self.registry.listing()) and not any(
+                m["name"] == body.name for m in await self.listing(who.subject)):
+            # names are one namespace: another caller's versions are never added to
+            raise Conflict(f"the model name {body.name!r} is taken", field="name")
         async with self._gate:
             bars, times = await asyncio.to_thread(load_ohlcv_csv, path, body.start_ms,
                                                   body.end_ms)
@@ -137,9 +141,14 @@ class ModelService:
             "dataset": body.dataset, "start_ms": int(times[0]), "end_ms": int(times[-1]) + 1,
             "bars": len(bars), "created_by": who.subject})
 
-    async def listing(self) -> list[dict[str, Any]]:
-        return await self.registry.listing()
+    async def listing(self, owner: str | None = None) -> list[dict[str, Any]]:
+        """`owner`: the caller's subject; other callers' models are not listed."""
+        models = await self.registry.listing()
+        return [m for m in models if owner is None or m.get("created_by") == owner]
 
-    async def get(self, name: str, version: int | None) -> dict[str, Any]:
+    async def get(self, name: str, version: int | None,
+                  owner: str | None = None) -> dict[str, Any]:
         meta = await self.registry.meta(name, version)
+        if owner is not None and meta.get("created_by") != owner:
+            raise NotFound(f"model {name!r} not found", field="name")  # as if absent
         return {**meta, "versions": await self.registry.versions(name)}

@@ -105,16 +105,17 @@ class OptimizationService:
             if oid in self._progress:
                 await self._set(oid, trials_done=self._progress[oid])
 
-    async def get(self, oid: str) -> dict[str, Any]:
+    async def get(self, oid: str, owner: str | None = None) -> dict[str, Any]:
+        """`owner`: the caller's subject; another caller's search reads as missing."""
         async with self.db.read() as s:
             row = await self.store.get(s, oid)
-            if row is None:
+            if row is None or (owner is not None and row.created_by != owner):
                 raise NotFound(f"optimization {oid!r} not found", field="id")
             return self._document(row)
 
-    async def recent(self, limit: int) -> list[dict[str, Any]]:
+    async def recent(self, limit: int, owner: str | None = None) -> list[dict[str, Any]]:
         async with self.db.read() as s:
-            rows = await self.store.recent(s, limit)
+            rows = await self.store.recent(s, limit, owner)
             return [{k: v for k, v in self._document(r).items() if k != "result"}
                     for r in rows]
 

@@ -27,7 +27,7 @@ from types import ModuleType
 import structlog
 
 from argosy.kernel.errors import Invalid
-from argosy.services.strategy.domain.builtins import BUILTINS
+from argosy.services.strategy.domain.builtins import BUILTINS, MODEL_BUILTINS
 from argosy.services.strategy.domain.strategy import Strategy, StrategyInfo
 
 __all__ = ["ENTRY_POINT_GROUP", "StrategyRegistry", "strategy_name"]
@@ -60,7 +60,8 @@ class StrategyRegistry:
 
     def load(self) -> None:
         """Rebuild the whole registry (built-ins, entry points, directory)."""
-        strategies = {name: StrategyInfo(name, cls, "builtin") for name, cls in BUILTINS.items()}
+        strategies = {name: StrategyInfo(name, cls, "builtin") for name, cls in
+                      {**BUILTINS, **MODEL_BUILTINS}.items()}
         errors: dict[str, str] = {}
         if self._entry_points:
             for ep in entry_points(group=ENTRY_POINT_GROUP):

@@ -30,11 +30,12 @@ class BacktestRunner:
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+    async def run(self, request: dict[str, Any],
+                  model: tuple[bytes, dict[str, Any]] | None = None) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor(), execute, request,
-                                              self.data_dir, self.strategies_dir)
+                                              self.data_dir, self.strategies_dir, model)
         except BrokenProcessPool:
             broken, self._pool = self._pool, None
             if broken is not None:

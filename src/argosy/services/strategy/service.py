@@ -23,7 +23,9 @@ from argosy.platform.auth.internal import Principal
 from argosy.platform.db.engine import Database
 from argosy.platform.objects.base import ObjectStore
 from argosy.services.strategy.backtest.data import Catalog, check_range
+from argosy.services.strategy.model_loading import model_blob
 from argosy.services.strategy.models import BacktestRow
+from argosy.services.strategy.models_registry import ModelRegistry
 from argosy.services.strategy.plugins import StrategyRegistry
 from argosy.services.strategy.runner import BacktestRunner
 from argosy.services.strategy.schemas import BacktestRequest
@@ -53,6 +55,7 @@ class StrategyService:
         self.equity_points = equity_points
         self._running: set[asyncio.Task[None]] = set()
         self._started_ns = time.time_ns()
+        self.models: ModelRegistry | None = None  # for strategies that need a model
 
     def strategies(self) -> dict[str, Any]:
         return {
@@ -79,6 +82,8 @@ class StrategyService:
                             spec.end_ns)
 
         await asyncio.to_thread(data_in_range)
+        if self.models is not None:  # an unknown model is refused now, not in the worker
+            await model_blob(info.cls, dict(body.params), self.models, who.subject)
         backtest_id = new_id("bt")
         request = body.model_dump()
         async with self.db.transaction() as s:
@@ -97,8 +102,14 @@ class StrategyService:
             row = await self.store.backtest(s, backtest_id)
             assert row is not None
             row.status = "running"
+            owner = row.created_by
         try:
-            out = await self.runner.run(request)
+            model = None
+            if self.models is not None:
+                info = self.registry.get(str(request["strategy"]))
+                model = await model_blob(info.cls, dict(request["params"]), self.models,
+                                         owner)
+            out = await self.runner.run(request, model)
         except Exception as exc:  # never let a run's failure escape into the service
             log.error("backtest.crashed", id=backtest_id, exc_info=True)
             out = {"summary": {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}}
@@ -122,10 +133,11 @@ class StrategyService:
         log.info("backtest.finished", id=backtest_id, status=row.status)
 
     async def get_backtest(self, backtest_id: str, points: int | None = None,
-                           fills: bool = False) -> dict[str, Any]:
+                           fills: bool = False, owner: str | None = None) -> dict[str, Any]:
+        """`owner`: the caller's subject; another caller's backtest reads as missing."""
         async with self.db.read() as s:
             row = await self.store.backtest(s, backtest_id)
-        if row is None:
+        if row is None or (owner is not None and row.created_by != owner):
             raise NotFound(f"no backtest {backtest_id}", field="id")
         doc: dict[str, Any] = {
             "id": row.id, "status": row.status, "strategy": row.strategy,
@@ -150,9 +162,10 @@ class StrategyService:
                 doc["fills"] = stored["fills"]
         return doc
 
-    async def list_backtests(self, limit: int) -> list[dict[str, Any]]:
+    async def list_backtests(self, limit: int,
+                             owner: str | None = None) -> list[dict[str, Any]]:
         async with self.db.read() as s:
-            rows = await self.store.backtests(s, limit)
+            rows = await self.store.backtests(s, limit, owner)
         return [{"id": r.id, "status": r.status, "strategy": r.strategy,
                  "final_equity": r.final_equity, "created_ns": r.created_ns} for r in rows]
 

@@ -16,8 +16,11 @@ class StrategyStore:
     async def backtest(self, s: AsyncSession, backtest_id: str) -> BacktestRow | None:
         return await s.get(BacktestRow, backtest_id)
 
-    async def backtests(self, s: AsyncSession, limit: int) -> Sequence[BacktestRow]:
+    async def backtests(self, s: AsyncSession, limit: int,
+                        created_by: str | None = None) -> Sequence[BacktestRow]:
         q = select(BacktestRow).order_by(BacktestRow.created_ns.desc()).limit(limit)
+        if created_by is not None:
+            q = q.where(BacktestRow.created_by == created_by)
         return (await s.scalars(q)).all()
 
     def add(self, s: AsyncSession, row: BacktestRow) -> None:

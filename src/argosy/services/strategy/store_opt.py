@@ -43,8 +43,11 @@ class OptimizationStore:
     async def get(self, s: AsyncSession, optimization_id: str) -> OptimizationRow | None:
         return await s.get(OptimizationRow, optimization_id)
 
-    async def recent(self, s: AsyncSession, limit: int) -> Sequence[OptimizationRow]:
+    async def recent(self, s: AsyncSession, limit: int,
+                     created_by: str | None = None) -> Sequence[OptimizationRow]:
         q = select(OptimizationRow).order_by(OptimizationRow.created_ns.desc()).limit(limit)
+        if created_by is not None:
+            q = q.where(OptimizationRow.created_by == created_by)
         return (await s.scalars(q)).all()
 
     def add(self, s: AsyncSession, row: OptimizationRow) -> None:

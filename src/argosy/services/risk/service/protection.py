@@ -268,6 +268,9 @@ class Protection:
         c.require("orders:write")
         if c.user_id is None or c.org is None:
             raise Invalid("stops belong to a user's account", field="account_id")
+        owner = self.book.owner(body.account_id)
+        if owner is not None and owner.org != c.org:  # another organisation's: as if absent
+            raise NotFound("no such account of yours", field="account_id")
         instrument = str(InstrumentId.parse(body.instrument, "instrument"))
         values = {
             name: to_decimal(getattr(body, name), name)

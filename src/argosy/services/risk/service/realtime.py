@@ -142,6 +142,21 @@ class RealTime:
         self.book.apply_balance(e.account_id, owner, e.asset, Decimal(e.total), e.at_ms)
         self.touch(e.account_id, owner)
 
+    async def on_account(self, env: Envelope) -> None:
+        """`users.account.created`: the owner of every account is known from its creation,
+        before any trading event, so another organisation naming it is refused (404).
+        Held in memory; the account is stored with its first equity (trading events)."""
+        data = env.json()
+        try:
+            account_id, owner = str(data["account_id"]), Owner(str(data["org"]),
+                                                              str(data["user_id"]))
+        except (KeyError, TypeError):
+            log.warning("risk.bad_account_event", msg_id=env.msg_id)
+            return
+        # the owner only: equity marks start with the account's first balance, as before
+        # (a day starting at zero equity would hide a daily loss)
+        self.book.account(account_id, owner)
+
     async def on_market(self, env: Envelope) -> None:
         body = env.json()
         instrument = body.get("instrument_id")

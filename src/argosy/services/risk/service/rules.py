@@ -33,9 +33,10 @@ from argosy.contracts.v1.risk import (
     RuleSetWrite,
     to_ruleset,
 )
-from argosy.kernel.errors import Conflict, Forbidden, Invalid
+from argosy.kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from argosy.kernel.pretrade import KillSwitch, KillSwitchLevel
 from argosy.platform.clients.base import ServiceClient
+from argosy.services.risk.domain.book import RiskBook
 from argosy.services.risk.models import RuleVersionRow
 from argosy.services.risk.service._context import Caller, Deps
 from argosy.services.risk.service.alerts import AlertSpec, raise_alert
@@ -60,9 +61,11 @@ def _wire(row: RuleVersionRow) -> RuleSetOut:
 
 
 class RulesService:
-    def __init__(self, deps: Deps, config: ServiceClient | None = None) -> None:
+    def __init__(self, deps: Deps, config: ServiceClient | None = None,
+                 book: RiskBook | None = None) -> None:
         self.d = deps
         self._config = config
+        self._book = book  # whose accounts are whose: another organisation's reads as absent
         self._on_kill: list[OnKill] = []
         self._lock = asyncio.Lock()
         self._mirroring: set[asyncio.Task[bool]] = set()
@@ -115,6 +118,8 @@ class RulesService:
             raise Forbidden("only an operator may use the global kill switch", field="level")
         if level is KillSwitchLevel.ORG and not c.platform_wide and req.key != c.org:
             raise Forbidden("another organisation's kill switch", field="key")
+        if not c.platform_wide and req.key is not None and self._foreign(c, level, req.key):
+            raise NotFound("no such account or user in your organisation", field="key")
         switch = KillSwitch(level, req.key, req.reason, req.allow_reducing)  # validates key
         wire_switch = KillSwitchIn(
             level=req.level, key=req.key, reason=req.reason, allow_reducing=req.allow_reducing
@@ -143,6 +148,17 @@ class RulesService:
             for hook in self._on_kill:
                 await hook(req)
         return out
+
+    def _foreign(self, c: Caller, level: KillSwitchLevel, key: str) -> bool:
+        """An account (or a user's accounts) known to belong to another organisation."""
+        book = self._book
+        if book is None or level not in (KillSwitchLevel.ACCOUNT, KillSwitchLevel.USER):
+            return False
+        if level is KillSwitchLevel.ACCOUNT:
+            owner = book.owner(key)
+            return owner is not None and owner.org != c.org
+        owners = (book.owner(a) for a in book.accounts())
+        return any(o is not None and o.user_id == key and o.org != c.org for o in owners)
 
     async def engage_for_breach(self, account_id: str, reason: str) -> None:
         """The automatic kill switch of an account (after a drawdown/daily-loss breach)."""

@@ -29,7 +29,7 @@ def router(svc: ModelService, identity: Callable[[Request], Awaitable[Principal]
 
     @r.get("", summary="Registered models, each with its latest version's metrics")
     async def listing(p: Who) -> dict[str, Any]:
-        return {"items": await svc.listing()}
+        return {"items": await svc.listing(p.subject)}  # only the caller's models
 
     @r.post("", status_code=201,
             summary="Train with purged time-series CV and register the next version")
@@ -39,6 +39,6 @@ def router(svc: ModelService, identity: Callable[[Request], Awaitable[Principal]
     @r.get("/{name}", summary="One model's version (latest by default) with its metrics")
     async def get(name: Annotated[str, Path(max_length=64)], p: Who,
                   version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
-        return await svc.get(name, version)
+        return await svc.get(name, version, p.subject)
 
     return r

@@ -34,13 +34,13 @@ def router(svc: OptimizationService, identity: Callable[[Request], Awaitable[Pri
     @r.get("", summary="Recent searches (without their results)")
     async def listing(p: Who, limit: Annotated[int, Query(ge=1, le=500)] = 50
                       ) -> dict[str, Any]:
-        return {"items": await svc.recent(limit)}
+        return {"items": await svc.recent(limit, p.subject)}  # only the caller's
 
     @r.get("/{optimization_id}",
            summary="State, progress, best trials (the Pareto front for several objectives), "
                    "top trials and the walk-forward report")
     async def get(optimization_id: Annotated[str, Path(max_length=40)], p: Who
                   ) -> dict[str, Any]:
-        return await svc.get(optimization_id)
+        return await svc.get(optimization_id, p.subject)
 
     return r

@@ -38,7 +38,7 @@ def router(svc: StrategyService, identity: Callable[[Request], Awaitable[Princip
     @r.get("/backtests", summary="Recent backtests")
     async def listing(p: Who, limit: Annotated[int, Query(ge=1, le=500)] = 50
                       ) -> dict[str, Any]:
-        return {"items": await svc.list_backtests(limit)}
+        return {"items": await svc.list_backtests(limit, p.subject)}  # only the caller's
 
     @r.get("/backtests/{backtest_id}", summary="A backtest: status, metrics, trades, equity")
     async def one(
@@ -47,6 +47,6 @@ def router(svc: StrategyService, identity: Callable[[Request], Awaitable[Princip
                                             description="equity points returned")] = None,
         fills: Annotated[bool, Query(description="include every fill")] = False,
     ) -> dict[str, Any]:
-        return await svc.get_backtest(backtest_id, points, fills)
+        return await svc.get_backtest(backtest_id, points, fills, p.subject)
 
     return r

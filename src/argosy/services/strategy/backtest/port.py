@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from argosy.kernel.clock import SimClock
 from argosy.kernel.errors import VenueRejected
 from argosy.kernel.instruments import Instrument, InstrumentId
 from argosy.kernel.money import Quantity
 from argosy.kernel.orders import ExecutionReport, OrderRequest, OrderStatus
+from argosy.services.strategy.domain.strategy import floor_to_step
 from argosy.venues.paper import PaperVenue
 
 __all__ = ["BacktestPort"]
@@ -58,8 +59,8 @@ class BacktestPort:
         """More than the balance pays; `shrink_market_buys` fills what it does pay."""
         if reference <= 0:
             return _ZERO
-        return (_ALL_IN_FACTOR * self.free(instrument.quote) / reference).quantize(
-            instrument.lot_size.value, rounding=ROUND_DOWN)
+        return floor_to_step(_ALL_IN_FACTOR * self.free(instrument.quote) / reference,
+                             instrument.lot_size.value)
 
     def call_at(self, at_ns: int, callback: Callable[[int], object]) -> object:
         return self.clock.call_at(max(at_ns, self.clock.now_ns()), callback)

@@ -13,14 +13,15 @@ from typing import Any
 from argosy.kernel.errors import ArgosyError
 from argosy.services.strategy.backtest.data import Catalog
 from argosy.services.strategy.backtest.engine import load_feed, run_backtest
+from argosy.services.strategy.model_loading import use_blob
 from argosy.services.strategy.plugins import StrategyRegistry
 from argosy.services.strategy.schemas import BacktestRequest
 
 __all__ = ["execute"]
 
 
-def execute(request: dict[str, Any], data_dir: str, strategies_dir: str | None
-            ) -> dict[str, Any]:
+def execute(request: dict[str, Any], data_dir: str, strategies_dir: str | None,
+            model: tuple[bytes, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Everything JSON-able: summary, fills, round trips and the full equity curve."""
     body = BacktestRequest.model_validate(request)
     registry = StrategyRegistry(Path(strategies_dir) if strategies_dir else None)
@@ -29,7 +30,12 @@ def execute(request: dict[str, Any], data_dir: str, strategies_dir: str | None
         feed = load_feed(spec, Catalog(Path(data_dir)))
     except ArgosyError as error:
         return {"summary": {"status": "failed", "error": error.message}}
-    result = run_backtest(spec, feed)
+    strategy = spec.build()
+    try:
+        use_blob(strategy, model)  # a strategy that needs a model (ml_classifier)
+    except ArgosyError as error:
+        return {"summary": {"status": "failed", "error": error.message}}
+    result = run_backtest(spec, feed, strategy=strategy)
     return {
         "summary": result.summary(),
         "fills": result.fills_json(),

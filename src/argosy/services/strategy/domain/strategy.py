@@ -32,9 +32,17 @@ from argosy.kernel.orders import (
 from argosy.services.strategy.domain.params import ParamSpec, declared, validate_params
 from argosy.services.strategy.domain.portfolio import Portfolio
 
-__all__ = ["OrderPort", "Strategy", "StrategyContext", "StrategyInfo"]
+__all__ = ["OrderPort", "Strategy", "StrategyContext", "StrategyInfo", "floor_to_step"]
 
 _ZERO = Decimal(0)
+
+
+def floor_to_step(quantity: Decimal, step: Decimal) -> Decimal:
+    """The largest multiple of `step` not above `quantity`. Not `quantize(step)`: a venue's
+    lot such as "0.00001000" or "0.5" is a step, not a number of decimals."""
+    if quantity <= 0:
+        return _ZERO
+    return ((quantity / step).to_integral_value(rounding=ROUND_DOWN) * step).quantize(step)
 
 
 class OrderPort(Protocol):
@@ -113,8 +121,7 @@ class StrategyContext:
         return f"{self._prefix}{self._seq}"
 
     def round_qty(self, instrument_id: InstrumentId, quantity: Decimal) -> Decimal:
-        lot = self.instrument(instrument_id).lot_size.value
-        return quantity.quantize(lot, rounding=ROUND_DOWN) if quantity > 0 else _ZERO
+        return floor_to_step(quantity, self.instrument(instrument_id).lot_size.value)
 
     def submit(self, instrument_id: InstrumentId, side: Side, quantity: Decimal, *,
                price: Decimal | None = None, type_: OrderType | None = None,

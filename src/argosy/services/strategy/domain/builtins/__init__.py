@@ -9,12 +9,13 @@ from argosy.services.strategy.domain.builtins.bands import BollingerBreakout, Rs
 from argosy.services.strategy.domain.builtins.crossover import EmaCrossover, SmaCrossover
 from argosy.services.strategy.domain.builtins.grid import Grid
 from argosy.services.strategy.domain.builtins.market_maker import MarketMaker
+from argosy.services.strategy.domain.builtins.ml_classifier import MlClassifier
 from argosy.services.strategy.domain.builtins.pairs import PairsSpread
 from argosy.services.strategy.domain.strategy import Strategy
 
 __all__ = [
-    "BUILTINS", "BollingerBreakout", "EmaCrossover", "Grid", "MarketMaker", "PairsSpread",
-    "RsiMeanReversion", "SmaCrossover",
+    "BUILTINS", "MODEL_BUILTINS", "BollingerBreakout", "EmaCrossover", "Grid", "MarketMaker",
+    "MlClassifier", "PairsSpread", "RsiMeanReversion", "SmaCrossover",
 ]
 
 BUILTINS: dict[str, type[Strategy]] = {
@@ -25,4 +26,11 @@ BUILTINS: dict[str, type[Strategy]] = {
     "grid": Grid,
     "market_maker": MarketMaker,
     "pairs_spread": PairsSpread,
+}
+
+#: Built-ins that trade a trained model from the registry: listed and run like the others,
+#: but kept apart because they name their model with a string parameter (no numeric range
+#: for a search) and have no valid default (a model must be named).
+MODEL_BUILTINS: dict[str, type[Strategy]] = {
+    "ml_classifier": MlClassifier,
 }

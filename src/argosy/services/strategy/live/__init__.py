@@ -1,0 +1,1 @@
+"""Live deployments: a strategy fed from the market bus, trading through the trading API."""
