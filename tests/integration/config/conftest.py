@@ -12,44 +12,27 @@ import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from argosy.platform.bus.base import Envelope
 from argosy.platform.runtime.service import ServiceRuntime
 from argosy.platform.settings import PlatformSettings
 from argosy.services.config.app import create_app
 from tests.integration.config._harness import ConfigHarness
+from tests.support.postgres import drop_schemas, drop_schemas_sync
 from tests.support.servers import POSTGRES_URL, reachable
 
 RUN = f"t{uuid.uuid4().hex[:8]}"
 _COUNTER = itertools.count()
 
 
-async def _drop_schemas(like: str) -> None:
-    engine = create_async_engine(POSTGRES_URL.replace("postgresql://", "postgresql+asyncpg://"))
-    try:
-        async with engine.begin() as conn:
-            names = (await conn.execute(
-                text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :like"),
-                {"like": like},
-            )).scalars().all()
-            for name in names:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def _sweep_postgres() -> Iterator[None]:
     yield
     # in a thread of its own: a test killed by a timeout can leave its loop marked running
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _drop_schemas(f"{RUN}%")).result()
+    drop_schemas_sync(f"{RUN}%")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -67,7 +50,7 @@ async def config_settings(
         data_dir=platform_settings.data_dir, bus_url="memory://",
         db_url=POSTGRES_URL, db_schema_prefix=prefix,
     )
-    await _drop_schemas(f"{prefix}%")
+    await drop_schemas(f"{prefix}%")
 
 
 @pytest.fixture

@@ -8,13 +8,10 @@ import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from argosy.platform.bus.base import Envelope
 from argosy.platform.settings import PlatformSettings
@@ -22,6 +19,7 @@ from argosy.services.notification.app import create_app
 from argosy.services.notification.settings import NotificationSettings
 from tests.integration.notification._harness import NotifyHarness, OffsetClock
 from tests.integration.notification._servers import HttpRecorder, SmtpSink
+from tests.support.postgres import drop_schemas, drop_schemas_sync
 from tests.support.servers import POSTGRES_URL, reachable
 
 RUN = f"n{uuid.uuid4().hex[:8]}"
@@ -42,24 +40,10 @@ def notification_settings(smtp_port: int, http: str, **overrides: Any) -> Notifi
     return NotificationSettings.model_validate(values)
 
 
-async def _drop_schemas(like: str) -> None:
-    engine = create_async_engine(POSTGRES_URL.replace("postgresql://", "postgresql+asyncpg://"))
-    try:
-        async with engine.begin() as conn:
-            names = (await conn.execute(
-                text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :like"),
-                {"like": like})).scalars().all()
-            for name in names:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def _sweep_postgres() -> Iterator[None]:
     yield
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _drop_schemas(f"{RUN}%")).result()
+    drop_schemas_sync(f"{RUN}%")
 
 
 @pytest.fixture
@@ -118,7 +102,7 @@ async def notify_any_db(request: pytest.FixtureRequest, platform_settings: Platf
     async with running(platform, settings) as h:
         yield h
     if request.param == "postgresql":
-        await _drop_schemas(f"{platform.db_schema_prefix}%")
+        await drop_schemas(f"{platform.db_schema_prefix}%")
 
 
 @pytest.fixture

@@ -3,42 +3,25 @@ paper venue matching against recorded Binance books."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from argosy.platform.settings import PlatformSettings
 from tests.integration.trading._harness import TradingHarness, running
+from tests.support.postgres import drop_schemas_sync
 from tests.support.servers import POSTGRES_URL, reachable
 
 RUN = f"t{uuid.uuid4().hex[:8]}"
 _COUNTER = itertools.count()
 
 
-async def _drop_schemas(like: str) -> None:
-    engine = create_async_engine(POSTGRES_URL.replace("postgresql://", "postgresql+asyncpg://"))
-    try:
-        async with engine.begin() as conn:
-            names = (await conn.execute(
-                text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :like"),
-                {"like": like})).scalars().all()
-            for name in names:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def _sweep_postgres() -> Iterator[None]:
     yield
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _drop_schemas(f"{RUN}%")).result()
+    drop_schemas_sync(f"{RUN}%")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -12,20 +12,18 @@ import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from argosy.platform.bus.base import Envelope
 from argosy.platform.settings import PlatformSettings
 from argosy.services.users.app import create_app
 from argosy.services.users.settings import UsersSettings
 from tests.integration.users._harness import OffsetClock, UsersHarness
+from tests.support.postgres import drop_schemas, drop_schemas_sync
 from tests.support.servers import POSTGRES_URL, REDIS_URL, reachable
 
 RUN = f"u{uuid.uuid4().hex[:8]}"
@@ -39,24 +37,10 @@ def users_settings(**overrides: object) -> UsersSettings:
     return UsersSettings.model_validate({**FAST, **overrides})
 
 
-async def _drop_schemas(like: str) -> None:
-    engine = create_async_engine(POSTGRES_URL.replace("postgresql://", "postgresql+asyncpg://"))
-    try:
-        async with engine.begin() as conn:
-            names = (await conn.execute(
-                text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :like"),
-                {"like": like})).scalars().all()
-            for name in names:
-                await conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def _sweep_postgres() -> Iterator[None]:
     yield
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, _drop_schemas(f"{RUN}%")).result()
+    drop_schemas_sync(f"{RUN}%")
 
 
 def _postgres(request: pytest.FixtureRequest, data_dir: Path) -> PlatformSettings:
@@ -75,7 +59,7 @@ async def users_platform(request: pytest.FixtureRequest,
         return
     settings = _postgres(request, platform_settings.data_dir)
     yield settings
-    await _drop_schemas(f"{settings.db_schema_prefix}%")
+    await drop_schemas(f"{settings.db_schema_prefix}%")
 
 
 @pytest.fixture
