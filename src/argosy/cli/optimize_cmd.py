@@ -1,8 +1,9 @@
 """`argosy optimize STRATEGY --data FILE`: a parameter search with a progress bar.
 
 Runs in this process on a pool of worker processes (all cores unless --workers), on a
-kline CSV (../shared/data/ohlcv layout). With --storage postgresql://... and --study NAME,
-run the same command on several machines: they fill one Optuna study together.
+kline CSV (../shared/data/ohlcv layout). With --storage postgresql://host/db and --study
+NAME, run the same command on several machines at once: they join one Optuna study (Optuna's
+RDBStorage; trial numbers are unique across machines) and each adds its own --trials.
 Register with `app.command("optimize")(optimize_cmd.optimize)`.
 """
 
@@ -98,7 +99,8 @@ def optimize(
     end_ms: Annotated[int | None, typer.Option(help="exclusive (ms)")] = None,
     walk_forward: Annotated[str | None, typer.Option(help="TRAIN:TEST bars")] = None,
     storage: Annotated[str | None, typer.Option(
-        help="Optuna storage shared by several machines, e.g. postgresql://host/db")] = None,
+        help="Optuna RDB storage shared by several machines: postgresql://host/db "
+             "(tables in schema optuna; ?schema=name to choose) or sqlite:///file")] = None,
     study: Annotated[str | None, typer.Option(help="study name (with --storage)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:

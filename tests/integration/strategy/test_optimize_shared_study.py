@@ -1,92 +1,87 @@
-"""Two processes share one Optuna study through PostgreSQL (127.0.0.1:5432/test), the way
-several machines would: each asks, evaluates and tells against the same journal table.
+"""Two `argosy optimize` processes share one Optuna study through RDBStorage on the real
+PostgreSQL (127.0.0.1:5432/test), the way several machines would: both start at once on a
+schema that does not exist yet (so they race to create it and Optuna's tables), join the
+same study, and each asks, evaluates and tells its own trials.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
-import textwrap
 import uuid
 from collections.abc import Iterator
 
-import asyncpg  # type: ignore[import-untyped]
 import optuna
+import psycopg
 import pytest
 
-from argosy.services.strategy.optimizer_storage import PostgresJournalBackend, open_storage
+from argosy.services.strategy.optimizer_storage import close_storage, open_storage
 from tests.support.servers import POSTGRES_URL, SHARED_DATA, require_server
 
-WORKER = textwrap.dedent("""
-    import sys
-    from pathlib import Path
-    from argosy.services.strategy.optimizer import OptimizeRequest, run_optimization
-    from argosy.services.strategy.optimizer_data import load_ohlcv_csv, periods_per_year
-
-    def main():
-        url, table, study, trials = sys.argv[1:5]
-        bars, times = load_ohlcv_csv(Path(sys.argv[5]))
-        bars = bars.slice(0, 10_000)
-        req = OptimizeRequest("sma_crossover", "tpe", ("sharpe",), n_trials=int(trials),
-                              workers=1, chunk=2, study_name=study,
-                              storage=f"{url}?journal_table={table}",
-                              periods_per_year=periods_per_year(times),
-                              space={"fast": {"low": 2, "high": 30},
-                                     "slow": {"low": 10, "high": 120}})
-        result = run_optimization(req, bars)
-        print(result.trials, result.best[0].values[0])
-
-    if __name__ == "__main__":
-        main()
-""")
+START_MS = 1_640_995_200_000
+TRIALS = 12  # per process
 
 
 @pytest.fixture
-def journal_table() -> Iterator[str]:
+def storage_url() -> Iterator[str]:
+    """A fresh schema per test, dropped afterwards (the database is shared)."""
     require_server("PostgreSQL", 5432)
-    table = f"optuna_journal_t{uuid.uuid4().hex[:10]}"
-    yield table
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(POSTGRES_URL)
-        try:
-            await conn.execute(f"DROP TABLE IF EXISTS {table}")
-        finally:
-            await conn.close()
-
-    import asyncio
-    asyncio.run(drop())
+    schema = f"optuna_t{uuid.uuid4().hex[:10]}"
+    yield f"{POSTGRES_URL}?schema={schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def test_two_processes_fill_one_study(journal_table: str, tmp_path: object) -> None:
-    study = f"sma-{uuid.uuid4().hex[:6]}"
+def _optimize(url: str, study: str) -> subprocess.Popen[str]:
     data = SHARED_DATA / "ohlcv" / "ftx_perp_BTC-PERP_1m.csv"
-    args = [POSTGRES_URL, journal_table, study, "12", str(data)]
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, *args], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    return subprocess.Popen(
+        [sys.executable, "-m", "argosy", "optimize", "sma_crossover", "--data", str(data),
+         "--method", "tpe", "--trials", str(TRIALS), "--workers", "1",
+         "--param", "fast=2:30", "--param", "slow=31:120",
+         "--end-ms", str(START_MS + 10_000 * 60_000),
+         "--storage", url, "--study", study, "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_processes_fill_one_study(storage_url: str) -> None:
+    study = f"sma-{uuid.uuid4().hex[:8]}"
+    procs = [_optimize(storage_url, study) for _ in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
-    for p, (_out, err) in zip(procs, outputs, strict=True):
-        assert p.returncode == 0, err[-2000:]
-    backend = PostgresJournalBackend(POSTGRES_URL, journal_table)
+    for p, (out, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, (out + err)[-2000:]
+        assert json.loads(out.strip().splitlines()[-1])["trials"] == TRIALS
+
+    storage = open_storage(storage_url)
     try:
-        loaded = optuna.load_study(study_name=study,
-                                   storage=optuna.storages.JournalStorage(backend))
+        assert isinstance(storage, optuna.storages.RDBStorage)
+        assert storage.url.startswith("postgresql+psycopg://")
+        loaded = optuna.load_study(study_name=study, storage=storage)
         trials = loaded.get_trials(deepcopy=False)
-        assert len(trials) == 24
+        numbers = [t.number for t in trials]
+        assert len(set(numbers)) == len(numbers)  # one numbering: one study
+        assert sorted(numbers) == list(range(2 * TRIALS))  # union = what both asked for
         assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-        assert len({t.user_attrs["worker"] for t in trials}) == 2
-        assert sorted(t.number for t in trials) == list(range(24))  # one numbering: one study
+        assert len({t.user_attrs["worker"] for t in trials}) == 2  # both did their share
+        assert all(2 <= t.params["fast"] <= 30 for t in trials)
+        assert [s.study_name for s in optuna.get_all_study_summaries(storage)] == [study]
+        optuna.delete_study(study_name=study, storage=storage)
+        assert optuna.get_all_study_summaries(storage) == []
     finally:
-        backend.close()
+        close_storage(storage)
 
 
-def test_journal_numbers_are_contiguous_and_ordered(journal_table: str) -> None:
-    backend = PostgresJournalBackend(POSTGRES_URL, journal_table)
+def test_a_study_outlives_its_process_and_is_joined_again(storage_url: str) -> None:
+    """A second run on a later day (or machine) continues the numbering of the first."""
+    study = f"sma-{uuid.uuid4().hex[:8]}"
+    for _ in range(2):
+        proc = _optimize(storage_url, study)
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, (out + err)[-2000:]
+    storage = open_storage(storage_url)
     try:
-        backend.append_logs([{"op": i} for i in range(3)])
-        backend.append_logs([{"op": 3}])
-        assert [log["op"] for log in backend.read_logs(0)] == [0, 1, 2, 3]
-        assert [log["op"] for log in backend.read_logs(2)] == [2, 3]
+        trials = optuna.load_study(study_name=study, storage=storage).get_trials()
+        assert sorted(t.number for t in trials) == list(range(2 * TRIALS))
+        optuna.delete_study(study_name=study, storage=storage)
     finally:
-        backend.close()
-    assert isinstance(open_storage("sqlite:///:memory:"), optuna.storages.RDBStorage)
+        close_storage(storage)

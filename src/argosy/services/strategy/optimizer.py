@@ -3,13 +3,15 @@ trials evaluated by the process pool (optimizer_pool.py) on the vectorized path.
 
 Optuna is driven by ask/tell from this process: it asks a batch of trials (one chunk per
 worker, the TPE sampler lying "constant liar" values for the ones still running), the pool
-evaluates them, and the results are told back. With a shared storage (PostgreSQL, see
-optimizer_storage.py) several processes or machines asking from the same study each see
-every trial the others finished, so the search is one study however it is spread.
+evaluates them, and the results are told back. With a shared storage (Optuna's RDBStorage
+on PostgreSQL, see optimizer_storage.py) several processes or machines asking from the same
+study each see every trial the others finished, so the search is one study however it is
+spread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -34,7 +36,7 @@ from argosy.services.strategy.domain.optimize import (
 from argosy.services.strategy.domain.vectorized import FillRule
 from argosy.services.strategy.domain.walkforward import finite_or_none, walk_forward
 from argosy.services.strategy.optimizer_pool import EvalPool, SharedBars, chunked, peak_rss_kb
-from argosy.services.strategy.optimizer_storage import open_storage
+from argosy.services.strategy.optimizer_storage import close_storage, open_storage
 
 __all__ = [
     "OptimizeRequest",
@@ -178,12 +180,14 @@ def _sampler(method: Method, seed: int, objectives: int) -> optuna.samplers.Base
                                       multivariate=objectives == 1, n_startup_trials=20)
 
 
-def open_study(req: OptimizeRequest) -> optuna.Study:
-    """Create or join the request's study (joining is how several machines share one)."""
+def open_study(req: OptimizeRequest,
+               storage: optuna.storages.BaseStorage | None = None) -> optuna.Study:
+    """Create or join the request's study. With a storage, load_if_exists makes every
+    process that names the study join it (two racing to create it: Optuna loads the one
+    that won), which is how several machines share one search."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = open_storage(req.storage) if req.storage else None
     return optuna.create_study(
-        storage=storage, study_name=req.study_name, load_if_exists=req.storage is not None,
+        storage=storage, study_name=req.study_name, load_if_exists=storage is not None,
         sampler=_sampler(req.method, req.seed, len(req.objectives)),
         directions=[OBJECTIVES[o] for o in req.objectives],
     )
@@ -195,7 +199,15 @@ def _run_optuna(req: OptimizeRequest, space: SearchSpace, pool: EvalPool,
     flight), so the sampler works while the workers evaluate, and each result is told as
     soon as its chunk returns. `n_trials` counts this process's trials; with a shared
     storage every process adds its own."""
-    study = open_study(req)
+    storage = open_storage(req.storage) if req.storage else None
+    try:
+        _ask_tell(open_study(req, storage), req, space, pool, keep, progress)
+    finally:
+        close_storage(storage)
+
+
+def _ask_tell(study: optuna.Study, req: OptimizeRequest, space: SearchSpace, pool: EvalPool,
+              keep: _Collector, progress: Progress | None) -> None:
     worst = [objective_value({o: math.nan}, o) for o in req.objectives]
     origin = f"{socket.gethostname()}:{os.getpid()}"
     in_flight: dict[int, list[tuple[optuna.Trial, Params]]] = {}
@@ -220,13 +232,22 @@ def _run_optuna(req: OptimizeRequest, space: SearchSpace, pool: EvalPool,
                 in_flight[id(chunk)] = pairs
                 yield chunk
 
-    for chunk, metrics in pool.map_chunks(chunks()):
-        for (trial, params), m in zip(in_flight.pop(id(chunk)), metrics, strict=True):
-            values = _values(m, req.objectives)
-            study.tell(trial, list(values))
-            keep.add(TrialRecord(trial.number, params, values, m))
-        if progress:
-            progress(keep.count, req.n_trials)
+    try:
+        for chunk, metrics in pool.map_chunks(chunks()):
+            for (trial, params), m in zip(in_flight.pop(id(chunk)), metrics, strict=True):
+                values = _values(m, req.objectives)
+                study.tell(trial, list(values))
+                keep.add(TrialRecord(trial.number, params, values, m))
+            if progress:
+                progress(keep.count, req.n_trials)
+    except BaseException:
+        # asked but never told: in a shared study they would stay RUNNING for good, and
+        # the other machines' constant-liar samplers would keep avoiding their params
+        for pairs in in_flight.values():
+            for trial, _ in pairs:
+                with contextlib.suppress(Exception):  # the original error matters more
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        raise
     if progress:
         progress(keep.count, req.n_trials)
 

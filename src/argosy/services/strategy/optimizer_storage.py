@@ -1,124 +1,93 @@
-"""Optuna storage shared by several processes or machines, on PostgreSQL.
+"""Optuna storage shared by several processes or machines: Optuna's RDBStorage on PostgreSQL.
 
-Optuna's RDBStorage needs a synchronous PostgreSQL driver (psycopg/psycopg2), which this
-project does not ship (it uses asyncpg). So a `postgresql://` URL gets Optuna's
-JournalStorage over a journal table in PostgreSQL, written through asyncpg: the same
-"many workers, one study" semantics Optuna documents for its Redis journal. When a sync
-driver is installed, `postgresql+psycopg://...` (any URL with a driver) goes straight to
-RDBStorage, as does `sqlite:///file`.
+Every `argosy optimize --storage postgresql://host/db --study NAME` (on any machine) joins the
+same study: RDBStorage numbers trials inside a database transaction, so numbers are unique
+across machines, and each process's sampler sees every trial the others finished.
 
-The journal is an append-only table of (log number, JSON op). Appends take a
-transaction-scoped advisory lock and number their rows max+1, so numbers are contiguous
-and become visible in order: a reader that sees log n has seen every log before it.
+- URL: `postgresql://`, `postgres://`, `postgresql+psycopg://` and `postgresql+asyncpg://`
+  (the platform's async spelling) all become `postgresql+psycopg://`: Optuna is synchronous
+  and psycopg 3 is the synchronous driver installed. `sqlite:///file` is passed as it is.
+- Schema: Optuna's tables (`studies`, `trials`, ..., and its own `alembic_version`) live in
+  their own schema, `optuna` unless the URL says `?schema=name`, set as the connection's
+  search_path, the way platform/db gives each service one schema, so they never mix with
+  another owner's tables (or Alembic version table) in a shared database.
+- First start: the schema and Optuna's tables are created under a PostgreSQL advisory lock,
+  because two machines starting together would otherwise race in CREATE TABLE (which is not
+  concurrency-safe in PostgreSQL) and in Optuna's version row.
+- pool_pre_ping: a search lasts hours; a connection dropped by a database restart or an
+  idle timeout is replaced instead of failing a tell().
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 import re
-import threading
-from collections.abc import Coroutine, Iterable
-from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import asyncpg  # type: ignore[import-untyped]
 import optuna
-from optuna.storages.journal import BaseJournalBackend, JournalStorage
+import psycopg
 
 from argosy.kernel.errors import Invalid
 
-__all__ = ["PostgresJournalBackend", "open_storage"]
+__all__ = ["DEFAULT_SCHEMA", "close_storage", "open_storage", "postgres_url"]
 
-T = TypeVar("T")
-_TABLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-DEFAULT_TABLE = "argosy_optuna_journal"
-
-
-class PostgresJournalBackend(BaseJournalBackend):
-    """Optuna journal in one PostgreSQL table; process- and machine-safe (see module doc).
-
-    asyncpg runs on a private event loop in a daemon thread, so Optuna's synchronous calls
-    work from any thread, including one inside a service's own running loop."""
-
-    def __init__(self, url: str, table: str = DEFAULT_TABLE) -> None:
-        if not _TABLE.match(table):
-            raise Invalid(f"bad journal table name {table!r}", field="storage")
-        self._url = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        self._table = table
-        self._lock_key = int.from_bytes(hashlib.sha256(table.encode()).digest()[:8], "big",
-                                        signed=True)
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
-                                        name="optuna-pg-journal")
-        self._thread.start()
-        self._conn: asyncpg.Connection | None = None
-        self._call(self._ensure_table())
-
-    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=60)
-
-    async def _connection(self) -> asyncpg.Connection:
-        if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(self._url)
-        return self._conn
-
-    async def _ensure_table(self) -> None:
-        conn = await self._connection()
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
-            await conn.execute(f"CREATE TABLE IF NOT EXISTS {self._table} "
-                               "(log_number BIGINT PRIMARY KEY, op JSONB NOT NULL)")
-
-    async def _read(self, start: int) -> list[dict[str, Any]]:
-        conn = await self._connection()
-        rows = await conn.fetch(f"SELECT op FROM {self._table} WHERE log_number >= $1 "  # noqa: S608
-                                "ORDER BY log_number", start)
-        return [json.loads(r["op"]) for r in rows]
-
-    async def _append(self, logs: list[dict[str, Any]]) -> None:
-        conn = await self._connection()
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", self._lock_key)
-            first = await conn.fetchval(
-                f"SELECT coalesce(max(log_number) + 1, 0) FROM {self._table}")  # noqa: S608
-            await conn.executemany(
-                f"INSERT INTO {self._table} (log_number, op) VALUES ($1, $2::jsonb)",  # noqa: S608
-                [(first + i, json.dumps(log)) for i, log in enumerate(logs)])
-
-    def read_logs(self, log_number_from: int) -> Iterable[dict[str, Any]]:
-        return self._call(self._read(log_number_from))
-
-    def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        if logs:
-            self._call(self._append(logs))
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._call(self._conn.close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"url": self._url, "table": self._table}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"], state["table"])  # type: ignore[misc]
+DEFAULT_SCHEMA = "optuna"
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_PG_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "postgresql+asyncpg")
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage for `url`; see the module docstring for which kind. A PostgreSQL
-    URL may name its journal table with `?journal_table=name` (default
-    `argosy_optuna_journal`), so separate deployments or tests can share one database."""
+def postgres_url(url: str) -> tuple[str, str]:
+    """(SQLAlchemy URL with the psycopg driver, schema) for a PostgreSQL storage URL; the
+    `schema` query parameter is ours, not libpq's, so it is taken out of the URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in _PG_SCHEMES:
+        raise Invalid(f"not a PostgreSQL URL: {url!r}", field="storage")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), DEFAULT_SCHEMA)
+    if not _SCHEMA.match(schema):
+        raise Invalid(f"bad schema name {schema!r} (lowercase letters, digits, _)",
+                      field="storage")
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    clean = urlunsplit(("postgresql+psycopg", parts.netloc, parts.path, rest, parts.fragment))
+    return clean, schema
+
+
+def _lock_key(schema: str) -> int:
+    digest = hashlib.sha256(f"argosy:optuna:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _open_postgres(url: str) -> optuna.storages.RDBStorage:
+    sa_url, schema = postgres_url(url)
+    libpq_url = sa_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    engine_kwargs = {"pool_pre_ping": True, "pool_recycle": 3600,
+                     "connect_args": {"options": f"-csearch_path={schema}"}}
+    try:
+        with psycopg.connect(libpq_url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_lock_key(schema),))
+            try:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                return optuna.storages.RDBStorage(sa_url, engine_kwargs=engine_kwargs)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_lock_key(schema),))
+    except psycopg.OperationalError as exc:
+        raise Invalid(f"cannot reach the Optuna storage database: {exc}".strip(),
+                      field="storage") from exc
+
+
+def open_storage(url: str) -> optuna.storages.RDBStorage:
+    """An Optuna RDBStorage for `url` (see the module docstring); close it with
+    `close_storage` so a long-lived service does not keep idle connections."""
     scheme = url.split("://", 1)[0]
-    if scheme in ("postgresql", "postgres", "postgresql+asyncpg"):
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
-        table = query.pop("journal_table", [DEFAULT_TABLE])[0]
-        rest = urlencode({k: v[0] for k, v in query.items()})
-        clean = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment))
-        return JournalStorage(PostgresJournalBackend(clean, table))
+    if scheme in _PG_SCHEMES:
+        return _open_postgres(url)
     if "://" not in url:
         raise Invalid(f"storage must be a URL, got {url!r}", field="storage")
     return optuna.storages.RDBStorage(url)
+
+
+def close_storage(storage: optuna.storages.BaseStorage | None) -> None:
+    """Give back the storage's pooled connections (RDBStorage keeps an engine open)."""
+    if isinstance(storage, optuna.storages.RDBStorage):
+        storage.scoped_session.remove()
+        storage.engine.dispose()
