@@ -59,7 +59,9 @@ def create_app(platform: PlatformSettings | None = None,
                           Catalog(settings.data_dir), runner,
                           equity_points=settings.equity_points)
 
-    opt = OptimizationService(rt.db, OptimizationStore(), settings.data_dir)
+    opt = OptimizationService(rt.db, OptimizationStore(), settings.data_dir,
+                              workers=settings.optimizer_workers,
+                              storage=settings.optuna_storage)
     model_registry = ModelRegistry(rt.objects)
     trained = ModelService(model_registry, settings.data_dir)
     svc.models = model_registry

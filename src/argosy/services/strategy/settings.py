@@ -27,3 +27,7 @@ class StrategySettings(ServiceSettings):
     backtest_workers: int = Field(default=1, ge=1, le=64)
     # equity points returned by GET /backtests/{id} unless asked (the stored curve is full)
     equity_points: int = Field(default=2000, ge=10, le=1_000_000)
+    # optimizer worker processes (None: every core) and the Optuna storage searches share
+    # across machines (e.g. postgresql://db/argosy; None: each search keeps its own)
+    optimizer_workers: int | None = Field(default=None, ge=1, le=256)
+    optuna_storage: str | None = None
