@@ -22,6 +22,7 @@ __all__ = [
     "market_bar",
     "notification_inapp",
     "risk_alert",
+    "risk_exposure",
     "strategy_signal",
     "stream_for",
     "topic_matches",
@@ -104,6 +105,14 @@ def risk_alert(severity: str) -> str:
     if severity not in ("info", "warning", "critical"):
         raise ValueError(f"unknown severity {severity!r}")
     return f"risk.alert.{severity}"
+
+
+def risk_exposure(account_id: str) -> str:
+    """`risk.exposure.<account>`: an account's exposure, PnL, drawdown and VaR after a
+    change (throttled by the risk service); the gateway forwards it on `/ws` channel `risk`."""
+    if not account_id or any(c in account_id for c in ".*> "):
+        raise ValueError(f"not an account id: {account_id!r}")
+    return f"risk.exposure.{account_id}"
 
 
 STRATEGY_DEPLOYMENT_STOPPED = "strategy.deployment.stopped"

@@ -19,6 +19,7 @@ __all__ = [
     "PositionEvent",
     "ReportReady",
     "RiskAlert",
+    "RiskExposure",
     "Severity",
 ]
 
@@ -102,6 +103,23 @@ class RiskAlert(_Event):
     message: str
     account_id: str | None = None
     scope: str = "account"  # account, user, organisation, global
+
+
+class RiskExposure(_Event):
+    """`risk.exposure.<account>`: one account's numbers after they changed, at most one per
+    account per `exposure_publish_s` (the last value wins). Decimals as strings; `leverage`
+    is absent without positive equity, `var` / `es` (95 %, one return interval) without
+    enough return history."""
+
+    account_id: str
+    gross: str
+    net: str
+    realized: str
+    unrealized: str
+    drawdown: str  # fraction of peak equity
+    leverage: str | None = None
+    var: str | None = None
+    es: str | None = None
 
 
 class DeploymentStopped(_Event):

@@ -29,6 +29,7 @@ from argosy.services.risk.service.protection import Protection
 from argosy.services.risk.service.realtime import RealTime
 from argosy.services.risk.service.reports import ReportsService
 from argosy.services.risk.service.rules import CONFIG_NAMESPACE, RulesService
+from argosy.services.risk.service.stream import ExposureStream
 from argosy.services.risk.settings import RiskSettings
 from argosy.services.risk.store import RiskStore
 from argosy.services.risk.trading import TradingGateway
@@ -94,6 +95,7 @@ def create_app(
     rules.on_kill_switch(protection.on_kill_switch)
     realtime = RealTime(deps, book, protection)
     exposure = ExposureService(deps, realtime)
+    stream = ExposureStream(deps, realtime)
     reports = ReportsService(deps, exposure)
     operator = Caller(Principal("service:risk", frozenset({"risk:read"})), None, None)
     consuming = asyncio.Event()  # set once the state is loaded and subscriptions exist
@@ -119,6 +121,10 @@ def create_app(
         finally:
             await realtime.flush()
 
+    async def publish() -> None:
+        await consuming.wait()
+        await stream.loop()
+
     async def daily() -> None:
         await consuming.wait()
         await reports.daily_loop(operator)
@@ -126,6 +132,7 @@ def create_app(
     rt.background("risk-consume", consume, needs=("db", "bus"))
     rt.background("risk-actions", act, needs=("db", "bus"))
     rt.background("risk-flush", flush, needs=("db",))
+    rt.background("risk-exposure", publish, needs=("db",))
     rt.background("risk-mirror", rules.mirror_loop, needs=("db",))
     rt.background("risk-reports", daily, needs=("db", "objects"))
     ids = RequestDeps(identity_dependency(rt.auth))
@@ -139,5 +146,6 @@ def create_app(
     app.state.protection = protection
     app.state.rules = rules
     app.state.reports = reports
+    app.state.stream = stream
     app.state.consuming = consuming
     return app

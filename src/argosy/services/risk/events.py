@@ -8,7 +8,10 @@ live fan-out for marks; `risk.rules.changed` as a fan-out so every instance relo
 
 Published (through the outbox): `risk.rules.changed` (contracts/v1/risk.py RulesChanged,
 the whole new rule set) on every rules or kill-switch change, and `risk.alert.<severity>`
-(contracts/v1/events.py RiskAlert) for every breach, action, stop trigger and kill switch.
+(contracts/v1/events.py RiskAlert) for every breach, action, stop trigger and kill switch,
+and `risk.exposure.<account>` (RiskExposure) when an account's numbers change, at most once
+per account per `exposure_publish_s` (service/stream.py); the gateway's `/ws` channel `risk`
+forwards it. Owners from `users.account.created` are stored (`account_owners`).
 """
 
 from __future__ import annotations

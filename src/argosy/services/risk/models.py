@@ -15,6 +15,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AccountOwnerRow",
     "AccountRow",
     "AlertRow",
     "BalanceRow",
@@ -80,6 +81,19 @@ class AccountRow(Base):
     last_return_ns: Mapped[int] = mapped_column(BigInteger)
     breached: Mapped[str | None] = mapped_column(String(40), nullable=True)  # kind@day
     updated_ns: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccountOwnerRow(Base):
+    """Who owns an account, from `users.account.created`: kept apart from `accounts`
+    (whose equity marks start with the first balance), so an account that never traded is
+    still known after a restart and another organisation naming it is refused."""
+
+    __tablename__ = "account_owners"
+
+    account_id: Mapped[str] = mapped_column(_S, primary_key=True)
+    org_id: Mapped[str] = mapped_column(_S, index=True)
+    user_id: Mapped[str] = mapped_column(_S)
+    created_ns: Mapped[int] = mapped_column(BigInteger)
 
 
 class PositionRow(Base):

@@ -44,3 +44,24 @@ class RiskSettings(ServiceSettings):
     consumer_members: int = Field(2, ge=1, le=32)
     trading_timeout_s: float = Field(5.0, gt=0, le=60)
     pdf_reports: bool = Field(True, description="Also render PDF (xhtml2pdf) next to HTML.")
+    exposure_publish_s: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="`risk.exposure.<account>` at most once per account per this many "
+        "seconds; changes in between are merged (the last value wins).",
+    )
+    action_retry_s: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="First retry delay of a protective action that failed (a close the "
+        "venue refused, an unreachable trading service); doubled on every failure.",
+    )
+    action_retry_max_s: float = Field(60.0, gt=0, le=3600, description="Retry delay cap.")
+    action_alert_after: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="A critical alert once a protective action has failed this many times.",
+    )

@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from argosy.services.risk.models import (
+    AccountOwnerRow,
     AccountRow,
     AlertRow,
     BalanceRow,
@@ -78,6 +79,18 @@ class RiskStore:
     # -- real-time view ----------------------------------------------------------------
     async def all_accounts(self, s: AsyncSession) -> Sequence[AccountRow]:
         return (await s.scalars(select(AccountRow))).all()
+
+    async def all_owners(self, s: AsyncSession) -> Sequence[AccountOwnerRow]:
+        return (await s.scalars(select(AccountOwnerRow))).all()
+
+    async def add_owner(
+        self, s: AsyncSession, account_id: str, org: str, user_id: str, at_ns: int
+    ) -> None:
+        """Idempotent (the event is delivered at least once); the first owner stays."""
+        stmt = _insert(s, AccountOwnerRow.__table__).values(
+            account_id=account_id, org_id=org, user_id=user_id, created_ns=at_ns
+        )
+        await s.execute(stmt.on_conflict_do_nothing(index_elements=["account_id"]))
 
     async def all_positions(self, s: AsyncSession) -> Sequence[PositionRow]:
         return (await s.scalars(select(PositionRow))).all()

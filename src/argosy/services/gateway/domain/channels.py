@@ -57,6 +57,7 @@ PRIVATE_KINDS = {
     "orders": ("trading.order", "orders:read"),
     "fills": ("trading.fill", "orders:read"),
     "positions": ("trading.position", "orders:read"),
+    "risk": ("risk.exposure", "risk:read"),  # exposure, PnL, drawdown, VaR (risk service)
 }
 
 

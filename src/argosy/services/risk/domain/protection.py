@@ -16,7 +16,15 @@ from enum import StrEnum
 from argosy.kernel.money import MONEY_CONTEXT
 from argosy.kernel.pretrade import Rule, RuleKind, RuleSet
 
-__all__ = ["Breach", "Policy", "StopSpec", "StopTrigger", "breaches", "evaluate_stop"]
+__all__ = [
+    "Breach",
+    "Policy",
+    "StopSpec",
+    "StopTrigger",
+    "backoff_s",
+    "breaches",
+    "evaluate_stop",
+]
 
 _BPS = Decimal(10_000)
 
@@ -123,3 +131,12 @@ def evaluate_stop(
         if (distance if long else -distance) >= move:
             return StopTrigger.TRAILING, anchor
     return None, anchor
+
+
+def backoff_s(failures: int, base_s: float, cap_s: float) -> float:
+    """Delay before the next try after `failures` failed ones: base, 2 x base, 4 x base...
+    up to `cap_s`, so a venue refusing a close is asked less and less often, never less
+    than once per `cap_s` (the position must still be closed)."""
+    if failures < 1:
+        return 0.0
+    return float(min(base_s * 2 ** min(failures - 1, 60), cap_s))

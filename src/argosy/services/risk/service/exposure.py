@@ -23,7 +23,7 @@ from argosy.services.risk.service.realtime import RealTime
 __all__ = ["ExposureService"]
 
 _SIX = Decimal("0.000001")
-_EIGHT = Decimal("0.00000001")  # an estimate: more digits would claim precision it lacks
+EIGHT = _EIGHT = Decimal("0.00000001")  # an estimate: more digits would claim precision it lacks
 
 
 def _s(value: Decimal) -> str:
@@ -33,6 +33,9 @@ def _s(value: Decimal) -> str:
 def _ratio(value: Decimal) -> str:
     """Ratios to six places: 1/3 need not travel as 28 digits."""
     return _s(value.quantize(_SIX))
+
+
+fmt, ratio = _s, _ratio  # shared with the exposure stream, so both say the same numbers
 
 
 class ExposureService:

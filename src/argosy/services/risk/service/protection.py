@@ -27,6 +27,7 @@ from argosy.services.risk.domain.protection import (
     Policy,
     StopSpec,
     StopTrigger,
+    backoff_s,
     evaluate_stop,
 )
 from argosy.services.risk.models import AccountRow, StopRow
@@ -68,6 +69,9 @@ class Protection:
         self._confirm_ns = int(deps.settings.breach_confirm_s * 1e9)
         self._stops: dict[str, dict[str, StopRow]] = {}  # instrument -> id -> active stop
         self.actions_done = 0
+        self._failures: dict[Action, int] = {}  # failed attempts of actions being retried
+        self._about: dict[Action, tuple[Owner, str, str]] = {}  # owner, account, what
+        self._delayed = 0  # failed actions waiting for their retry delay
 
     # -- start-up and worker ---------------------------------------------------------
     async def load(self) -> None:
@@ -89,16 +93,52 @@ class Protection:
             try:
                 await action()
                 self.actions_done += 1
+                self._failures.pop(action, None)
+                self._about.pop(action, None)
             except Exception:
-                log.warning("risk.action_failed", exc_info=True)
-                await asyncio.sleep(1.0)
-                self.queue.put_nowait(action)  # retried until the trading service answers
+                await self._failed(action)
             finally:
                 self.queue.task_done()
 
+    async def _failed(self, action: Action) -> None:
+        """Retry with exponential backoff (capped): a close the venue keeps refusing must not
+        hammer it every second forever, nor hold up the other actions while it waits. After
+        `action_alert_after` failures a critical alert says protection is not getting
+        through (once per action); the retries go on, since giving up would leave the
+        position open."""
+        settings = self.d.settings
+        n = self._failures[action] = self._failures.get(action, 0) + 1
+        delay = backoff_s(n, settings.action_retry_s, settings.action_retry_max_s)
+        log.warning("risk.action_failed", attempt=n, retry_in_s=delay, exc_info=True)
+        if n == settings.action_alert_after:
+            owner, account_id, what = self._about.get(action, (None, None, "protective action"))
+            try:
+                async with self.d.db.transaction() as s:
+                    await raise_alert(
+                        s, self.d,
+                        AlertSpec("critical", "protection_failing",
+                                  f"{what} failed {n} times; retrying every {delay:g}s at most",
+                                  "account" if account_id else "global", account_id,
+                                  owner.org if owner else None,
+                                  owner.user_id if owner else None, account_id),
+                        "service:risk",
+                    )  # fmt: skip
+            except Exception:
+                log.error("risk.alert_failed", what=what, exc_info=True)
+        self._delayed += 1
+        asyncio.get_running_loop().call_later(delay, self._requeue, action)
+
+    def _requeue(self, action: Action) -> None:
+        self._delayed -= 1
+        self.queue.put_nowait(action)
+
     async def idle(self) -> None:
-        """Wait until the queue is empty (tests and shutdown)."""
-        await self.queue.join()
+        """Wait until no action is queued or waiting for a retry (tests and shutdown)."""
+        while True:
+            await self.queue.join()
+            if not self._delayed:
+                return
+            await asyncio.sleep(0.01)
 
     # -- breaches ------------------------------------------------------------------------
     def observe(self, account_id: str, owner: Owner, found: list[Breach], day: int) -> None:
@@ -136,6 +176,7 @@ class Protection:
                 attempts[0] += 1
                 raise
 
+        self._about[act] = (owner, account_id, f"{breach.kind} breach action on {account_id}")
         return act
 
     async def _act_on_breach(
@@ -187,6 +228,7 @@ class Protection:
             if self.trading is not None:
                 await self.trading.cancel_all(owner, account_id)
 
+        self._about[cancel] = (owner, account_id, f"cancel-all on {account_id}")
         return cancel
 
     # -- stops ---------------------------------------------------------------------------
@@ -233,7 +275,9 @@ class Protection:
                               dedupe=f"stop:{stop_id}"),
                     "service:risk",
                 )  # fmt: skip
-            await self._closer(stop_id)()
+            # its own action: a refused close is retried (with backoff) as a close, whereas
+            # a retried trigger would find the stop triggered already and do nothing
+            self.queue.put_nowait(self._closer(stop_id))
 
         return trigger
 
@@ -245,6 +289,11 @@ class Protection:
                 row = await self.d.store.stop(s, stop_id, None)
             if row is None or row.done:
                 return
+            self._about[close] = (
+                Owner(row.org_id, row.user_id),
+                row.account_id,
+                f"close of {row.instrument} for stop {stop_id}",
+            )
             h = self.book.holding(row.account_id, row.instrument)
             if self.trading is not None and h is not None and h.quantity != 0:
                 try:

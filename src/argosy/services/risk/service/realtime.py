@@ -69,6 +69,7 @@ class RealTime:
         self.returns: dict[str, deque[Decimal]] = {}
         self._new_returns: list[tuple[str, int, Decimal]] = []
         self.events = 0
+        self.changed: set[str] = set()  # accounts to stream (`ExposureStream`)
         self._interval_ns = int(deps.settings.return_interval_s * 1e9)
 
     # -- start-up ------------------------------------------------------------------------
@@ -77,12 +78,15 @@ class RealTime:
             accounts = await self.d.store.all_accounts(s)
             positions = await self.d.store.all_positions(s)
             balances = await self.d.store.all_balances(s)
+            created = await self.d.store.all_owners(s)
             history = {
                 a.account_id: await self.d.store.returns(
                     s, a.account_id, self.d.settings.var_lookback
                 )
                 for a in accounts
             }
+        for o in created:  # accounts that may never have traded: the owner only
+            self.book.account(o.account_id, Owner(o.org_id, o.user_id))
         owners = {a.account_id: Owner(a.org_id, a.user_id) for a in accounts}
         for a in accounts:
             self.book.account(a.account_id, owners[a.account_id])
@@ -145,7 +149,8 @@ class RealTime:
     async def on_account(self, env: Envelope) -> None:
         """`users.account.created`: the owner of every account is known from its creation,
         before any trading event, so another organisation naming it is refused (404).
-        Held in memory; the account is stored with its first equity (trading events)."""
+        Stored in `account_owners` (the account row waits for its first equity), so the
+        refusal survives a restart; a failed write is redelivered by the bus."""
         data = env.json()
         try:
             account_id, owner = str(data["account_id"]), Owner(str(data["org"]),
@@ -153,6 +158,12 @@ class RealTime:
         except (KeyError, TypeError):
             log.warning("risk.bad_account_event", msg_id=env.msg_id)
             return
+        known = self.book.owner(account_id)
+        if known is not None and known != owner:
+            log.warning("risk.account_owner_conflict", account_id=account_id)
+            return  # the first owner stays (as in the table): never hand an account over
+        async with self.d.db.transaction() as s:
+            await self.d.store.add_owner(s, account_id, owner.org, owner.user_id, self.d.now())
         # the owner only: equity marks start with the account's first balance, as before
         # (a day starting at zero equity would hide a daily loss)
         self.book.account(account_id, owner)
@@ -182,6 +193,7 @@ class RealTime:
         """Re-measure one account after a change; hand any breach to protection."""
         self.events += 1
         self.book.dirty.add(account_id)
+        self.changed.add(account_id)
         metrics = self.book.metrics(account_id)
         equity = metrics.equity
         now = self.d.now()
