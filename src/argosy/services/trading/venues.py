@@ -27,7 +27,7 @@ from argosy.kernel.instruments import Instrument
 from argosy.venues.execution import ExecutionVenue
 
 __all__ = ["AccountInfo", "Credentials", "ExchangeFactory", "PaperFactory", "VenueHandle",
-           "VenueRegistry", "paper_factory"]
+           "VenueRegistry", "ccxt_factory", "paper_factory"]
 
 log = structlog.get_logger("argosy.trading.venues")
 
@@ -97,6 +97,7 @@ class VenueRegistry:
         self._handles: dict[str, VenueHandle] = {}
         self._lock = asyncio.Lock()
         self._listeners: list[Callable[[str, VenueHandle], None]] = []
+        self._closing: set[asyncio.Task[Any]] = set()
 
     def on_new(self, listener: Callable[[str, VenueHandle], None]) -> None:
         """Called once per venue built (the service starts its report consumer there)."""
@@ -126,7 +127,7 @@ class VenueRegistry:
             if self._paper is None:
                 raise Unavailable("the paper venue is not available", dependency="paper")
             return VenueHandle(self._paper(account, instruments, balances), ephemeral=True)
-        factory = self._exchanges.get(account.venue or "")
+        factory = self._exchanges.get(account.venue or "") or ccxt_factory(account.venue)
         if factory is None:
             raise Unavailable(f"no execution adapter for venue {account.venue!r}",
                               dependency=f"venue:{account.venue}")
@@ -141,4 +142,27 @@ class VenueRegistry:
         return VenueHandle(venue, ephemeral=False)
 
     def drop(self, account_id: str) -> None:
-        self._handles.pop(account_id, None)
+        handle = self._handles.pop(account_id, None)
+        close = getattr(handle.venue, "aclose", None) if handle is not None else None
+        if close is not None:  # an exchange connection (ccxt sessions, user streams)
+            task = asyncio.get_running_loop().create_task(close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+
+def ccxt_factory(venue: str | None) -> ExchangeFactory | None:
+    """Any exchange ccxt knows, for venues without a native adapter (Binance has one)."""
+    if not venue:
+        return None
+    import ccxt  # type: ignore[import-untyped]  # lazily: most runs never need ccxt
+
+    if venue not in ccxt.exchanges:
+        return None
+
+    def build(account: AccountInfo, creds: Credentials, _instruments: list[Instrument]) -> Any:
+        from argosy.venues.ccxt_execution import CcxtExecution
+
+        return CcxtExecution.connect(venue, api_key=creds.api_key, secret=creds.api_secret,
+                                     password=creds.passphrase)
+
+    return build
