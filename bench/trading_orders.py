@@ -9,13 +9,24 @@ limit orders (acknowledged, not filled) keep the book and balances steady.
 Baseline, same run: `PaperVenue.submit` called directly (matching without durability), so
 the ratio is the price of "durable before it leaves".
 
+Through the gateway (`--gateway`, on by default): `argosy run` with config, market-data,
+users, trading and gateway as real processes on 127.0.0.1 (SQLite, embedded NATS), the
+gateway's rate limits raised the way an operator would (bench/gateway_overhead.py); a
+user registers and logs in through the gateway, then POST /api/v1/orders goes through
+the gateway with the bearer token (JWT verified, identity minted, rate limits, proxied),
+one at a time. The same orders straight to the trading process (internal identity
+header) split the gateway hop from the process and TCP cost. The ratio is against the
+in-process SQLite p50/p99 of the same run.
+
     .venv/bin/python -m bench.trading_orders [--count 400] [--concurrency 8]
+                                             [--gateway-count 200] [--no-gateway]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import tempfile
 import time
@@ -24,6 +35,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from argosy.contracts import headers as hdr
+from argosy.contracts.v1.identity import BUILTIN_ROLES
 from argosy.contracts.v1.risk import RuleSetOut
 from argosy.kernel.clock import LiveClock
 from argosy.kernel.instruments import InstrumentId
@@ -31,6 +46,8 @@ from argosy.kernel.messages import Side
 from argosy.kernel.money import Price, Quantity
 from argosy.kernel.orders import OrderRequest, OrderType
 from argosy.kernel.pretrade import PreTradeEngine
+from argosy.platform.auth.internal import InternalAuth, Principal
+from argosy.platform.secrets import read_secret
 from argosy.platform.settings import PlatformSettings
 from argosy.services.trading.domain.checks import (
     OrderSpec,
@@ -42,8 +59,10 @@ from argosy.services.trading.domain.checks import (
 from argosy.services.trading.domain.pretrade import KernelGate, OrderContext
 from argosy.services.trading.instruments import instrument_from_wire
 from argosy.venues.paper import PaperSettings, PaperVenue
+from bench.gateway_overhead import raise_limits
 from tests.integration.trading._harness import fast_settings, running
 from tests.integration.trading._market import SPOT, book_of, instrument_rows
+from tests.support.platform import PlatformProcess
 from tests.support.servers import POSTGRES_URL, reachable
 
 
@@ -147,16 +166,84 @@ def _rules_us(count: int) -> float:
     return (time.perf_counter() - t0) * 1e6 / count
 
 
+STACK = ["config", "market-data", "users", "trading", "gateway"]
+PASSWORD = "correct horse battery staple"  # noqa: S105 (a throwaway bench user)
+
+
+async def _timed(http: httpx.AsyncClient, url: str, headers: dict[str, str], count: int,
+                 first: int) -> list[float]:
+    lat: list[float] = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        r = await http.post(url, json=_body(first + i), headers=headers)
+        lat.append((time.perf_counter() - t0) * 1e6)
+        assert r.status_code == 201, r.text
+        assert r.json()["status"] == "accepted", r.text
+    return lat
+
+
+async def _through_gateway(proc: PlatformProcess, count: int
+                           ) -> tuple[list[float], list[float]]:
+    """(through the gateway, straight to trading) latencies in µs, one order at a time."""
+    gw, trading = proc.url("gateway"), proc.url("trading")
+    await raise_limits(proc.url("config"), gw, proc.token())
+    async with httpx.AsyncClient(timeout=30) as http:
+        email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
+        r = await http.post(f"{gw}/api/v1/auth/register",
+                            json={"email": email, "password": PASSWORD, "locale": "en"})
+        assert r.status_code == 201, r.text
+        me = Principal(f"user:{r.json()['user_id']}", BUILTIN_ROLES["trader"], r.json()["org"])
+        r = await http.post(f"{gw}/api/v1/auth/login",
+                            json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        bearer = {"authorization": f"Bearer {r.json()['access_token']}"}
+        deadline = time.monotonic() + 120
+        while True:  # the paper account opens and the book arrives asynchronously
+            r = await http.post(f"{gw}{_ORDERS}", json=_body(0), headers=bearer)
+            if r.status_code == 201 and r.json()["status"] == "accepted":
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no accepted order through the gateway: {r.text}")
+            await asyncio.sleep(0.5)
+        await _timed(http, f"{gw}{_ORDERS}", bearer, 20, 1)  # warm connections
+        via = await _timed(http, f"{gw}{_ORDERS}", bearer, count, 100)
+        # the account's open-order cap (500): start the direct run from an empty book
+        r = await http.post(f"{gw}{_ORDERS}/cancel-all", json={}, headers=bearer)
+        assert r.status_code == 200, r.text
+        auth = InternalAuth(read_secret(proc.data_dir / "secrets" / "internal.key"))
+        internal = {hdr.IDENTITY: auth.mint(me)}
+        direct = await _timed(http, f"{trading}{_ORDERS}", internal, count, 100 + count)
+    return via, direct
+
+
+_ORDERS = "/api/v1/orders"
+
+
+def _gateway_run(count: int) -> tuple[list[float], list[float]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = PlatformProcess(Path(tmp) / "var", services=STACK,
+                               env={"ARGOSY_LOG_LEVEL": "warning"}).start()
+        try:
+            proc.wait_ready(timeout_s=300)
+            return asyncio.run(_through_gateway(proc, count))
+        finally:
+            with contextlib.suppress(Exception):
+                proc.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--gateway-count", type=int, default=200)
+    parser.add_argument("--no-gateway", dest="gateway", action="store_false")
     args = parser.parse_args()
     base = asyncio.run(_baseline(args.count))
     b50, b99 = _pct(base, 0.5), _pct(base, 0.99)
     print(f"baseline PaperVenue.submit:       p50 {b50:8.0f} µs  p99 {b99:8.0f} µs")
     print(f"built-in pre-trade checks:        {_checks_us(20_000):8.1f} µs/order")
     print(f"risk rules (50 loaded, kernel):   {_rules_us(20_000):8.1f} µs/order")
+    in50 = in99 = float("nan")
     with tempfile.TemporaryDirectory() as tmp:
         targets = [("sqlite", PlatformSettings(data_dir=Path(tmp) / "s", bus_url="memory://"))]
         if reachable("127.0.0.1", 5432):
@@ -170,6 +257,15 @@ def main() -> None:
                   f"({p50 / b50:.0f}x / {p99 / b99:.0f}x baseline)  "
                   f"{rate:7.0f} orders/s at concurrency {args.concurrency}  "
                   f"(mean {statistics.fmean(lat):.0f} µs)")
+            if name == "sqlite":
+                in50, in99 = p50, p99
+    if args.gateway:
+        via, direct = _gateway_run(args.gateway_count)
+        for label, values in (("processes, direct to trading", direct),
+                              ("processes, through gateway", via)):
+            p50, p99 = _pct(values, 0.5), _pct(values, 0.99)
+            print(f"{label:30s} p50 {p50:8.0f} µs  p99 {p99:8.0f} µs  "
+                  f"({p50 / in50:.1f}x / {p99 / in99:.1f}x in-process sqlite)")
 
 
 if __name__ == "__main__":

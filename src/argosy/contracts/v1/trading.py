@@ -10,7 +10,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["AlgoIn", "AlgoOut", "AmendIn", "BalanceOut", "CancelAllIn", "CancelAllOut",
-           "FillOut", "OrderIn", "OrderOut", "PositionOut", "TransitionOut"]
+           "FillOut", "LeverageIn", "LeverageOut", "OrderIn", "OrderOut", "PositionOut",
+           "TransitionOut"]
 
 Dec = str
 
@@ -105,6 +106,34 @@ class PositionOut(BaseModel):
     unrealized_pnl: Dec
     fees_paid: Dec
     mark_price: Dec | None
+    leverage: int | None = Field(None, description="USD-M perpetuals: the account's leverage "
+                                 "for the instrument (PUT .../leverage); null for spot")
+    initial_margin: Dec | None = Field(None, description="Perpetuals: |quantity| x mark (or "
+                                       "entry without a mark) / leverage")
+    maintenance_margin: Dec | None = Field(None, description="Perpetuals: |quantity| x mark "
+                                           "(or entry) x the maintenance rate (flat, 0.4%)")
+    liquidation_price: Dec | None = Field(
+        None, description="Perpetuals, cross margin: the mark at which the quote wallet "
+        "balance plus the other positions' unrealized PnL minus their maintenance, plus "
+        "this position's PnL, falls to its maintenance margin. Null when flat or when no "
+        "positive price liquidates. Informative: the paper venue does not force-liquidate.")
+
+
+class LeverageIn(BaseModel):
+    """PUT /api/v1/positions/{instrument}/leverage: the leverage of one USD-M perpetual
+    in one account, refused (409) while that position is open."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    leverage: int = Field(ge=1, le=125, strict=True, examples=[10], description="1 to 125")
+    account_id: str | None = Field(None, max_length=40,
+                                   description="Default: your default paper account")
+
+
+class LeverageOut(BaseModel):
+    account_id: str
+    instrument: str
+    leverage: int
 
 
 class BalanceOut(BaseModel):

@@ -16,12 +16,15 @@ from argosy.contracts.v1.trading import (
     CancelAllIn,
     CancelAllOut,
     FillOut,
+    LeverageIn,
+    LeverageOut,
     OrderIn,
     OrderOut,
     PositionOut,
 )
 from argosy.platform.auth.internal import Principal
 from argosy.services.trading.service._context import Caller
+from argosy.services.trading.service.margin import LeverageService
 from argosy.services.trading.service.orders import OrdersService
 from argosy.services.trading.service.queries import QueriesService
 
@@ -45,7 +48,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def router(identity: Callable[[Request], Awaitable[Principal]], orders: OrdersService,
-           queries: QueriesService) -> APIRouter:
+           queries: QueriesService, leverage: LeverageService) -> APIRouter:
     r = APIRouter(prefix="/api/v1", tags=["trading"], responses=ERRORS)
 
     async def caller(request: Request) -> Caller:
@@ -102,6 +105,14 @@ def router(identity: Callable[[Request], Awaitable[Principal]], orders: OrdersSe
     @r.get("/positions", summary="My positions, marked to market")
     async def positions(c: Who, account_id: Account = None) -> dict[str, list[PositionOut]]:
         return {"items": await queries.positions(c, account_id)}
+
+    @r.put("/positions/{instrument}/leverage", summary="Set a perpetual's leverage",
+           description="Per account and USD-M perpetual, 1 to 125 (422 naming `leverage` "
+           "otherwise, `instrument` for spot). Initial margin = notional / leverage; "
+           "refused with 409 `position_open` while the position is open.")
+    async def set_leverage(instrument: Annotated[str, Path(max_length=64)], body: LeverageIn,
+                           c: Who) -> LeverageOut:
+        return await leverage.set(c, instrument, body)
 
     @r.get("/balances", summary="My balances per account and asset")
     async def balances(c: Who, account_id: Account = None) -> dict[str, list[BalanceOut]]:

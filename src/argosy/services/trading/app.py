@@ -34,6 +34,7 @@ from argosy.services.trading.service.accounts import AccountsIntake
 from argosy.services.trading.service.algo_driver import AlgoDriver
 from argosy.services.trading.service.algos import AlgoService, CandleFetch
 from argosy.services.trading.service.execution import Executions
+from argosy.services.trading.service.margin import LeverageService
 from argosy.services.trading.service.market_feed import BookFetch, MarketFeed
 from argosy.services.trading.service.marking import Marking
 from argosy.services.trading.service.orders import OrdersService
@@ -224,7 +225,7 @@ def create_app(
     if settings.market_snapshot_poll_s > 0:
         rt.background("trading-book-poll", lambda: feed.poll(settings.market_snapshot_poll_s))
     app = create_service_app(rt, [
-        api.router(identity_dependency(rt.auth), orders, queries),
+        api.router(identity_dependency(rt.auth), orders, queries, LeverageService(deps)),
         api_algos.router(identity_dependency(rt.auth), algos),
     ])
     app.state.trading = deps

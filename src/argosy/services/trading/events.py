@@ -67,12 +67,13 @@ async def fill_event(outbox: Outbox, s: AsyncSession, f: FillRow, user_id: str) 
 
 async def position_event(outbox: Outbox, s: AsyncSession, p: PositionRow, user_id: str,
                          ref: str, ts_ns: int, mark: str | None = None,
-                         unrealized: str = "0") -> None:
+                         unrealized: str = "0", leverage: int | None = None,
+                         liquidation: str | None = None) -> None:
     payload = PositionEvent(
         org=p.org_id, user_id=user_id, at_ms=_ms(ts_ns), account_id=p.account_id,
         instrument=p.instrument, quantity=p.quantity, average_entry=p.average_entry,
         realized_pnl=p.realized_pnl, unrealized_pnl=unrealized, fees_paid=p.fees_paid,
-        mark_price=mark)
+        mark_price=mark, leverage=leverage, liquidation_price=liquidation)
     await outbox.add(s, trading("position", p.account_id), payload.model_dump(mode="json"),
                      msg_id=_mid(f"position:{p.account_id}:{p.instrument}:{ref}"))
 

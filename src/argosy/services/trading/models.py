@@ -157,6 +157,9 @@ class PositionRow(Base):
     realized_pnl: Mapped[str] = mapped_column(_NUM)
     fees_paid: Mapped[str] = mapped_column(_NUM)
     updated_ns: Mapped[int] = mapped_column(BigInteger)
+    # USD-M perpetuals: set by PUT /api/v1/positions/{instrument}/leverage; None means the
+    # service's default (settings.perp_leverage). A flat position keeps its row for it.
+    leverage: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class BalanceRow(Base):

@@ -7,6 +7,7 @@ off. `crash_at` exists only so the crash tests can kill the process at an exact 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -40,6 +41,9 @@ class TradingSettings(ServiceSettings):
         10.0, gt=0, description="A venue call slower than this is an unknown outcome.")
     max_open_orders: int = Field(500, ge=1, description="Per account, before any risk rule.")
     perp_leverage: int = Field(1, ge=1, le=125, description="Margin = notional / leverage.")
+    perp_maintenance_rate: Decimal = Field(
+        Decimal("0.004"), gt=0, lt=1, description="Maintenance margin = notional x this "
+        "rate (flat; 0.004 is Binance's first tier for BTCUSDT). Sets the liquidation price.")
     rules_reload_s: float = Field(
         30.0, gt=0, description="How often the risk rule set is fetched while it is missing.")
     position_mark_interval_s: float = Field(

@@ -21,8 +21,9 @@ from argosy.kernel.instruments import InstrumentKind
 from argosy.kernel.messages import Side
 from argosy.kernel.money import MONEY_CONTEXT as M
 
-__all__ = ["PNL_STEP", "ZERO", "BalanceChange", "FillFacts", "PositionState", "apply_fill",
-           "unrealized"]
+__all__ = ["MAINTENANCE_RATE", "MAX_LEVERAGE", "PNL_STEP", "ZERO", "BalanceChange", "FillFacts",
+           "PositionState", "apply_fill", "initial_margin", "liquidation_price",
+           "maintenance_margin", "unrealized"]
 
 ZERO = Decimal(0)
 # The average entry keeps every digit the money context holds; each realized amount is
@@ -108,3 +109,43 @@ def unrealized(pos: PositionState, mark: Decimal | None) -> Decimal:
     if mark is None or pos.quantity == 0 or pos.average_entry is None:
         return ZERO
     return M.multiply(pos.quantity, M.subtract(mark, pos.average_entry))
+
+
+# USD-M perpetual margin. Binance's first maintenance tier for BTCUSDT (notional up to
+# 50,000 USDT) is 0.4% with a maintenance amount of 0; one flat rate is used for every
+# notional, so a position beyond the first tier is shown with less maintenance than the
+# exchange would ask (the settings let an operator pick a more prudent rate).
+MAINTENANCE_RATE = Decimal("0.004")
+MAX_LEVERAGE = 125
+
+
+def initial_margin(quantity: Decimal, price: Decimal, leverage: int) -> Decimal:
+    """Notional / leverage: what opening `quantity` at `price` ties up."""
+    return M.divide(M.multiply(M.abs(quantity), price), Decimal(leverage))
+
+
+def maintenance_margin(quantity: Decimal, price: Decimal,
+                       rate: Decimal = MAINTENANCE_RATE) -> Decimal:
+    """Notional × the maintenance rate: below this equity the position is liquidated."""
+    return M.multiply(M.multiply(M.abs(quantity), price), rate)
+
+
+def liquidation_price(quantity: Decimal, entry: Decimal | None, margin: Decimal,
+                      rate: Decimal = MAINTENANCE_RATE) -> Decimal | None:
+    """The mark at which `margin` plus the position's PnL falls to its maintenance margin.
+
+    Solves margin + q·(P − entry) = |q|·P·rate for P (q signed), Binance's one-position
+    formula with a maintenance amount of 0. `margin` is what backs the position: for
+    isolated margin its initial margin (plus any added), for cross margin the wallet
+    balance of the quote asset plus the other positions' unrealized PnL minus their
+    maintenance. None when flat, or when no positive price liquidates (a long backed by
+    more than its notional). A margin at or below maintenance gives a price on the wrong
+    side of entry: the position is liquidatable now.
+    """
+    if quantity == 0 or entry is None:
+        return None
+    size = M.abs(quantity)
+    side = Decimal(1) if quantity > 0 else Decimal(-1)
+    price = M.divide(M.subtract(M.multiply(quantity, entry), margin),
+                     M.multiply(size, M.subtract(side, rate)))
+    return price if price > 0 else None

@@ -33,6 +33,7 @@ from argosy.services.trading.models import (
 )
 from argosy.services.trading.service._accounts import locked_by
 from argosy.services.trading.service._context import Deps
+from argosy.services.trading.service.margin import account_margins
 
 __all__ = ["adjust_balance", "book_fill", "position_state"]
 
@@ -101,7 +102,10 @@ async def book_fill(d: Deps, s: AsyncSession, account: AccountRow, order: OrderR
     await s.flush()
     await fill_event(d.outbox, s, row, account.user_id)
     mark = d.marks.mark(key)
+    margin = (await account_margins(d, s, account.id, account.org_id)).get(key)
     await position_event(d.outbox, s, pos_row, account.user_id, ref, now,
                          dstr(mark) if mark is not None else None,
-                         dstr(unrealized(state, mark)))
+                         dstr(unrealized(state, mark)),
+                         margin.leverage if margin else None,
+                         dstr(margin.liquidation) if margin and margin.liquidation else None)
     return True

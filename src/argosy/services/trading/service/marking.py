@@ -15,6 +15,7 @@ from argosy.services.trading.events import dstr, position_event
 from argosy.services.trading.models import AccountRow, PositionRow
 from argosy.services.trading.service._context import Deps
 from argosy.services.trading.service.ledger import position_state
+from argosy.services.trading.service.margin import Margin, account_margins
 
 __all__ = ["Marking"]
 
@@ -39,10 +40,17 @@ class Marking:
         async with d.db.transaction() as s:
             users = {a.id: a.user_id for a in await s.scalars(select(AccountRow).where(
                 AccountRow.id.in_({r.account_id for r, _ in moved})))}
+            margin: dict[str, dict[str, Margin]] = {}
             for row, mark in moved:
+                if row.account_id not in margin:
+                    margin[row.account_id] = await account_margins(d, s, row.account_id,
+                                                                   row.org_id)
+                mg = margin[row.account_id].get(row.instrument)
                 await position_event(d.outbox, s, row, users.get(row.account_id, ""),
                                      f"mark:{now}", now, dstr(mark),
-                                     dstr(unrealized(position_state(row), mark)))
+                                     dstr(unrealized(position_state(row), mark)),
+                                     mg.leverage if mg else None,
+                                     dstr(mg.liquidation) if mg and mg.liquidation else None)
                 self._published[(row.account_id, row.instrument)] = mark
                 sent += 1
         return sent

@@ -148,7 +148,8 @@ class OrdersService:
                            if o.reduce_only and o.instrument == key and o.side == spec.side),
                           Decimal(0))
             check_reduce_only(spec, pos_qty, pending)
-            need = requirement(spec, instrument, ref, d.settings.perp_leverage)
+            lev = (pos.leverage if pos is not None else None) or d.settings.perp_leverage
+            need = requirement(spec, instrument, ref, lev)
             if need is not None:
                 bal = await d.store.balance(s, account.id, need.asset)
                 instruments = {i: d.instruments.cached(i) for i in {o.instrument

@@ -15,10 +15,17 @@ from argosy.services.trading.service._accounts import caller_accounts, locked_by
 from argosy.services.trading.service._context import Caller, Deps
 from argosy.services.trading.service._views import fill_out, order_out
 from argosy.services.trading.service.ledger import position_state
+from argosy.services.trading.service.margin import account_margins
 
 __all__ = ["QueriesService"]
 
 _STATUSES = {s.value for s in OrderStatus} | {"open"}
+
+
+def _opt(value: Decimal | None) -> str | None:
+    return dstr(value) if value is not None else None
+
+
 _OPEN = ["new", "submitted", "submitted_unknown", "accepted", "partially_filled"]
 
 
@@ -67,15 +74,22 @@ class QueriesService:
         ids = [a.id for a in await self._accounts(c, account_id)]
         async with self.d.db.read() as s:
             rows = await self.d.store.positions(s, ids, c.org)
+            per_account = {a: await account_margins(self.d, s, a, c.org)
+                           for a in {r.account_id for r in rows}}
         out = []
         for r in rows:
             mark = self.d.marks.mark(r.instrument)
             state = position_state(r)
+            m = per_account.get(r.account_id, {}).get(r.instrument)
             out.append(PositionOut(
                 account_id=r.account_id, instrument=r.instrument, quantity=r.quantity,
                 average_entry=r.average_entry, realized_pnl=r.realized_pnl,
                 unrealized_pnl=dstr(unrealized(state, mark)), fees_paid=r.fees_paid,
-                mark_price=dstr(mark) if mark is not None else None))
+                mark_price=dstr(mark) if mark is not None else None,
+                leverage=m.leverage if m else None,
+                initial_margin=_opt(m.initial) if m else None,
+                maintenance_margin=_opt(m.maintenance) if m else None,
+                liquidation_price=_opt(m.liquidation) if m else None))
         return out
 
     async def balances(self, c: Caller, account_id: str | None) -> list[BalanceOut]:

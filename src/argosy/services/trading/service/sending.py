@@ -28,6 +28,7 @@ from argosy.services.trading.events import dstr
 from argosy.services.trading.models import AccountRow, OrderRow
 from argosy.services.trading.service._context import Deps
 from argosy.services.trading.service.execution import Executions, transition
+from argosy.services.trading.service.margin import restore_leverage
 from argosy.services.trading.venues import AccountInfo, VenueHandle
 
 __all__ = ["Sender", "account_info", "crash_point", "request_of"]
@@ -77,8 +78,10 @@ class Sender:
         balances = {b.asset: Decimal(b.total) for b in rows}
         if not self.d.instruments.all():  # a paper venue lists its instruments once
             await self.d.instruments.refresh()
-        return await self.d.venues.open(account_info(account), self.d.instruments.all(),
-                                        balances)
+        handle = await self.d.venues.open(account_info(account), self.d.instruments.all(),
+                                          balances)
+        await restore_leverage(self.d, account, handle)
+        return handle
 
     async def send(self, account: AccountRow, order_id: str) -> None:
         """new → submitted → (venue) → whatever the venue says."""
