@@ -232,6 +232,7 @@ async def test_report_html_and_pdf_in_object_store(risk: RiskHarness) -> None:
     html = await h.call("GET", f"/api/v1/risk/reports/{rep['report_id']}/html", _who())
     assert "acc_r" in html.text
     assert "BTC-USDT.binance" in html.text
+    assert "<td>Margin used (perpetuals)</td><td>0</td>" in html.text  # spot: no margin
     pdf = await h.call("GET", f"/api/v1/risk/reports/{rep['report_id']}/pdf", _who())
     assert pdf.content.startswith(b"%PDF")
     stranger = _who().__class__("user:z", TRADER_PERMS, "org_z")

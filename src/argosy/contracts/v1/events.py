@@ -109,7 +109,9 @@ class RiskExposure(_Event):
     """`risk.exposure.<account>`: one account's numbers after they changed, at most one per
     account per `exposure_publish_s` (the last value wins). Decimals as strings; `leverage`
     is absent without positive equity, `var` / `es` (95 %, one return interval) without
-    enough return history."""
+    enough return history. `margin_used` is the perpetuals' initial margin (|qty| x mark /
+    leverage), `margin_usage` that over equity (absent without positive equity) and
+    `liquidation_distance` the closest |mark - liquidation| / mark (absent without one)."""
 
     account_id: str
     gross: str
@@ -120,6 +122,9 @@ class RiskExposure(_Event):
     leverage: str | None = None
     var: str | None = None
     es: str | None = None
+    margin_used: str | None = None
+    margin_usage: str | None = None
+    liquidation_distance: str | None = None
 
 
 class DeploymentStopped(_Event):

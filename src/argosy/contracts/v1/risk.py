@@ -309,6 +309,10 @@ class ExposureOut(BaseModel):
     leverage: str | None = Field(None, description="Gross / equity; None at equity <= 0.")
     var_95: str | None = None
     expected_shortfall_95: str | None = None
+    margin_used: str = Field("0", description="Perpetuals' |qty| x mark / leverage.")
+    margin_usage: str | None = Field(None, description="Margin used / equity; None at <= 0.")
+    liquidation_distance: str | None = Field(
+        None, description="Closest |mark - liquidation| / mark; None without one.")
     positions: list[PositionExposure] = Field(default_factory=list)
 
 

@@ -23,7 +23,7 @@ def router(
     Who = Annotated[Caller, Depends(deps.caller)]  # noqa: N806
 
     @r.get(
-        "/exposure", summary="Exposure, PnL, drawdown and VaR of an account, user or org",
+        "/exposure", summary="Exposure, PnL, drawdown, VaR and margin of an account, user or org",
         description="Amounts in the quote currency (stablecoins at par). `key` defaults to "
         "the caller (user) or the caller's organisation (org); account needs `key`.",
     )  # fmt: skip

@@ -38,6 +38,8 @@ class Holding:
     unrealized_pnl: Decimal = _ZERO
     mark: Decimal | None = None
     at_ms: int = 0
+    leverage: int | None = None  # perpetuals: from the trading service's position event
+    liquidation_price: Decimal | None = None
 
     @property
     def perp(self) -> bool:
@@ -127,6 +129,8 @@ class RiskBook:
         unrealized: Decimal,
         mark: Decimal | None,
         at_ms: int,
+        leverage: int | None = None,
+        liquidation_price: Decimal | None = None,
     ) -> bool:
         """Apply an absolute position; False when it is older than what is held."""
         h = self._holding(account_id, owner, instrument)
@@ -134,6 +138,9 @@ class RiskBook:
             return False
         h.quantity, h.average_entry, h.at_ms = quantity, average_entry, at_ms
         h.realized_pnl, h.unrealized_pnl = realized, unrealized
+        if leverage is not None:  # an event without it keeps what an earlier one said
+            h.leverage = leverage
+        h.liquidation_price = liquidation_price
         if mark is not None and instrument not in self._marks:
             self.set_mark(instrument, mark)
         h.mark = self._marks.get(instrument, mark)

@@ -74,6 +74,7 @@ class ExposureService:
         view = self.rt.view(accounts)
         m = view.metrics
         peak = view.marks.peak_equity if view.marks is not None else m.equity
+        usage, liq = view.margin_usage, view.liquidation_distance
         return ExposureOut(
             scope=scope,
             key=key,
@@ -85,6 +86,9 @@ class ExposureService:
             leverage=_ratio(m.gross / m.equity) if m.equity > 0 else None,
             var_95=None if view.var is None else _s(view.var[0].quantize(_EIGHT)),
             expected_shortfall_95=None if view.var is None else _s(view.var[1].quantize(_EIGHT)),
+            margin_used=_s(view.margin_used),
+            margin_usage=None if usage is None else _ratio(usage),
+            liquidation_distance=None if liq is None else _ratio(liq),
             positions=[
                 PositionExposure(
                     account_id=a, instrument=h.instrument, quantity=_s(h.quantity),

@@ -19,6 +19,11 @@ from argosy.contracts.v1.events import BalanceEvent, FillEvent, PositionEvent
 from argosy.kernel.pretrade import RuleKind
 from argosy.platform.bus.base import Envelope
 from argosy.services.risk.domain.book import AccountMetrics, Holding, Owner, RiskBook
+from argosy.services.risk.domain.margin import (
+    liquidation_distance,
+    margin_usage,
+    margin_used,
+)
 from argosy.services.risk.domain.measures import (
     EquityMarks,
     drawdown,
@@ -60,6 +65,18 @@ class AccountView:
     @property
     def day_pnl(self) -> Decimal:
         return Decimal(0) if self.marks is None else self.marks.day_pnl(self.metrics.equity)
+
+    @property
+    def margin_used(self) -> Decimal:
+        return margin_used(self.metrics.holdings)
+
+    @property
+    def margin_usage(self) -> Decimal | None:
+        return margin_usage(self.margin_used, self.metrics.equity)
+
+    @property
+    def liquidation_distance(self) -> Decimal | None:
+        return liquidation_distance(self.metrics.holdings)
 
 
 class RealTime:
@@ -138,6 +155,7 @@ class RealTime:
             e.account_id, owner, e.instrument, quantity=Decimal(e.quantity),
             average_entry=_dec(e.average_entry), realized=Decimal(e.realized_pnl),
             unrealized=Decimal(e.unrealized_pnl), mark=_dec(e.mark_price), at_ms=e.at_ms,
+            leverage=e.leverage, liquidation_price=_dec(e.liquidation_price),
         )  # fmt: skip
         self.touch(e.account_id, owner)
 

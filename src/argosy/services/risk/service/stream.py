@@ -26,6 +26,12 @@ log = structlog.get_logger("argosy.risk.stream")
 _NS_PER_MS = 1_000_000
 
 
+def _numbers(e: RiskExposure) -> tuple[str | None, ...]:
+    """What must move for an event to be worth publishing (not `at_ms`)."""
+    return (e.gross, e.net, e.realized, e.unrealized, e.drawdown, e.leverage, e.var, e.es,
+            e.margin_used, e.margin_usage, e.liquidation_distance)  # fmt: skip
+
+
 class ExposureStream:
     def __init__(self, deps: Deps, rt: RealTime) -> None:
         self.d, self.rt = deps, rt
@@ -46,6 +52,9 @@ class ExposureStream:
             leverage=ratio(m.gross / m.equity) if m.equity > 0 else None,
             var=None if view.var is None else fmt(view.var[0].quantize(EIGHT)),
             es=None if view.var is None else fmt(view.var[1].quantize(EIGHT)),
+            margin_used=fmt(view.margin_used),
+            margin_usage=None if (u := view.margin_usage) is None else ratio(u),
+            liquidation_distance=None if (q := view.liquidation_distance) is None else ratio(q),
         )  # fmt: skip
 
     async def publish(self) -> int:
@@ -56,9 +65,7 @@ class ExposureStream:
             e = self.event(account_id)
             if e is None:
                 continue
-            numbers = (e.gross, e.net, e.realized, e.unrealized, e.drawdown, e.leverage,
-                       e.var, e.es)  # fmt: skip
-            if self._last.get(account_id) != numbers:
+            if self._last.get(account_id) != _numbers(e):
                 events.append(e)
         if not events:
             return 0
@@ -73,8 +80,7 @@ class ExposureStream:
             self.rt.changed |= changed  # published next time
             raise
         for e in events:
-            self._last[e.account_id] = (e.gross, e.net, e.realized, e.unrealized, e.drawdown,
-                                        e.leverage, e.var, e.es)  # fmt: skip
+            self._last[e.account_id] = _numbers(e)
         self.published += len(events)
         return len(events)
 
