@@ -42,6 +42,10 @@ EXCLUDED_SERVICES = {
 }
 #: single routes the matrix cannot exercise as user B, with the reason
 EXCLUDED = {
+    ("PUT", "/api/v1/positions/{instrument}/leverage"):
+        "`instrument` is a public market name, not an object of A's; the account it acts on "
+        "is the body's `account_id`, checked with A's account in "
+        "test_a_body_naming_another_tenants_account_is_refused",
     ("POST", "/api/v1/notifications/sms/status/{delivery_id}"):
         "the SMS provider's status callback: no identity at all, the provider's signature "
         "authenticates it (test_notification_receipts); a tenant's token means nothing there",
@@ -390,6 +394,12 @@ def test_a_body_naming_another_tenants_account_is_refused(tenants: Tenants) -> N
                                ("/algos", sor, 404)):
         r = live.call("POST", f"/api/v1{path}", headers=t.b.auth, json=body)
         assert r.status_code == status, (body, r.text)
+    # leverage on A's account, named in the body under a path that names an instrument
+    leverage = "/api/v1/positions/BTC-USDT-PERP.binance/leverage"
+    own = live.call("PUT", leverage, headers=t.b.auth, json={"leverage": 5})
+    assert own.status_code == 200, own.text  # the control: a known perp, B's own account
+    r = live.call("PUT", leverage, headers=t.b.auth, json={"leverage": 5, "account_id": account})
+    assert (r.status_code, r.json()["error"]["field"]) == (404, "account_id"), r.text
     # a model name is one namespace: B may not add a version to A's model
     r = live.call("POST", "/api/v1/models", headers=t.b.auth, json={
         "name": t.objects["name"], "dataset": "ohlcv/ftx_perp_BTC-PERP_1m.csv",
