@@ -19,7 +19,7 @@ run: $(STAMP)
 
 # One pytest run over every test directory; exit code 5 (nothing collected) is not a failure.
 test: lint
-	$(VENV)/bin/pytest tests -q -p no:cacheprovider; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
+	$(VENV)/bin/pytest tests -q -p no:cacheprovider --durations=15; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ]
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
