@@ -191,11 +191,13 @@ def create_app(
         finally:
             for task in consumers:
                 task.cancel()
+            if consumers:  # finished here, not left to whoever closes the loop
+                await asyncio.wait(consumers, timeout=5.0)
             for handle in registry.handles().values():  # exchange sessions and streams
                 close = getattr(handle.venue, "aclose", None)
                 if close is not None:
                     with contextlib.suppress(Exception):
-                        await close()
+                        await asyncio.wait_for(close(), 10.0)
 
     async def consume() -> None:
         await rt.bus.subscribe(USERS_EVENTS["account_created"], intake.on_event, group=GROUP,
